@@ -15,4 +15,5 @@ pub mod manifest;
 pub mod types;
 
 pub use diag::{Diagnostic, FieldPath, Severity};
+pub use k8s_openapi;
 pub use types::*;

@@ -1,1 +1,18 @@
-//! x
+//! sparkop's pure domain: Spark units and versions, Kubernetes name rules, the resolved
+//! security posture, and the validation and security policy both backends obey.
+//!
+//! ```text
+//!  typed object (sparkop-api) ─► check::check_object ─► findings (rule id, severity, path)
+//!                              └► posture::resolve   ─► effective security settings
+//! ```
+//! Nothing here does IO or depends on a Kubernetes client.
+
+pub mod check;
+pub mod conf;
+pub mod names;
+pub mod posture;
+pub mod rules;
+pub mod units;
+pub mod version;
+
+pub use check::check_object;

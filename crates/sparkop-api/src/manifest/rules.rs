@@ -25,3 +25,9 @@ pub const BAD_SECRET_DATA: &str = "SPK-OBJ-006";
 pub fn is_input_error(rule: &str) -> bool {
     rule.starts_with("SPK-YAML-")
 }
+
+/// Every rule id of loading, for documentation checks.
+pub const ALL: &[&str] = &[
+    YAML_SYNTAX, NOT_TEXT, TOO_LARGE, EMPTY, BAD_OBJECT, BAD_FIELD, MISSING_FIELD, UNKNOWN_FIELD,
+    SKIPPED_KIND, BAD_SECRET_DATA,
+];
