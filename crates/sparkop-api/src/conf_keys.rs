@@ -143,6 +143,16 @@ pub const CEL_SECURITY_CONSISTENT: &str = "!has(self.security) || \
 pub const CEL_SECURITY_CONSISTENT_MSG: &str = "spec.security.encryption.mode needs \
     authentication; spec.security.authentication.enabled is false";
 
+/// Words in an environment variable's name that mark its value as secret.
+pub const SECRET_ENV_WORDS: &[&str] =
+    &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "ACCESS_KEY"];
+
+/// Whether an environment variable with this name holds a secret.
+pub fn is_secret_env_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_ENV_WORDS.iter().any(|w| upper.contains(w))
+}
+
 /// Whether `key` sets a secret value, so its value must be hidden everywhere.
 pub fn is_literal_secret_key(key: &str) -> bool {
     LITERAL_SECRET_KEYS.contains(&key)

@@ -1,1 +1,49 @@
-fn main() {}
+//! The `sparkop` command.
+
+mod cli;
+mod lint;
+mod report;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(anstream::stderr(), "sparkop: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Lint(args) => lint::run(&args),
+        Command::Crd => {
+            std::io::stdout().lock().write_all(sparkop_api::crd::yaml()?.as_bytes())?;
+            Ok(0)
+        }
+        Command::Version => {
+            writeln!(
+                std::io::stdout().lock(),
+                "sparkop {} (API {})",
+                env!("CARGO_PKG_VERSION"),
+                sparkop_api::manifest::API_VERSION
+            )?;
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "sparkop", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}

@@ -10,6 +10,8 @@ mod secret;
 mod suggest;
 pub mod yaml;
 
+use std::ops::Range;
+
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -112,6 +114,10 @@ pub struct Loaded {
     pub documents: Vec<Document>,
     /// Problems found while reading, each located.
     pub diagnostics: Vec<Diagnostic>,
+    /// Byte ranges of secret values in the text: anything showing source lines must mask them.
+    pub sensitive: Vec<Range<usize>>,
+    /// The text could not be parsed and looks like it holds a Secret: mask every value.
+    pub mask_all_values: bool,
 }
 
 impl Loaded {
@@ -169,6 +175,10 @@ pub fn load_str(name: &str, text: &str, opts: LoadOptions) -> Loaded {
     }
     let lines = LineIndex::new(text);
     let parsed = yaml::parse(text, &lines);
+    for (_, node) in &parsed.documents {
+        sensitive_spans(node, &FieldPath::root(), &mut out.sensitive);
+    }
+    out.mask_all_values = parsed.error.is_some() && text.contains("Secret");
     for (index, node) in parsed.documents {
         let mut diags = Vec::new();
         load_node(index, node, opts, &mut out.documents, &mut diags);
@@ -424,6 +434,33 @@ fn unknown_fields(source: &Value, typed: &Value, path: &FieldPath, out: &mut Vec
             }
         }
         _ => {}
+    }
+}
+
+/// Collects the spans of secret values: Secret (and ConfigMap) data, secret `sparkConf` keys,
+/// and values of secret-looking environment variables.
+fn sensitive_spans(node: &Node, path: &FieldPath, out: &mut Vec<Range<usize>>) {
+    match &node.kind {
+        NodeKind::Scalar(..) => {
+            if is_sensitive(path) {
+                out.push(node.span.start.offset..node.span.end);
+            }
+        }
+        NodeKind::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                sensitive_spans(item, &path.index(i), out);
+            }
+        }
+        NodeKind::Map(entries) => {
+            let secret_env = node.get("name").and_then(Node::as_str).is_some_and(conf_keys::is_secret_env_name);
+            for (k, v) in entries {
+                let key = k.as_str().unwrap_or_default();
+                if secret_env && key == "value" {
+                    out.push(v.span.start.offset..v.span.end);
+                }
+                sensitive_spans(v, &path.key(key), out);
+            }
+        }
     }
 }
 

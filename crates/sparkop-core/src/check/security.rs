@@ -10,8 +10,6 @@ use crate::conf::{Conf, ConfBool};
 use crate::posture::{self, Cipher, SecretSource};
 use crate::rules as r;
 
-const SECRET_ENV_WORDS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "ACCESS_KEY"];
-
 pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findings) {
     let conf = Conf::new(spec);
     let p = posture::resolve(spec);
@@ -160,9 +158,8 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
     for role in ["driver", "executor"] {
         let env = if role == "driver" { &spec.driver.env } else { &spec.executor.env };
         for (i, var) in env.iter().flatten().enumerate() {
-            let upper = var.name.to_ascii_uppercase();
             if var.value.as_deref().is_some_and(|v| !v.is_empty())
-                && SECRET_ENV_WORDS.iter().any(|w| upper.contains(w))
+                && keys::is_secret_env_name(&var.name)
             {
                 f.error(
                     r::LITERAL_ENV_SECRET,

@@ -1,0 +1,115 @@
+//! `sparkop lint`: load, validate, apply the policy, report.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use sparkop_api::manifest::{self, Anchor, LoadOptions, Loaded};
+use sparkop_api::{Diagnostic, Severity};
+use zeroize::Zeroizing;
+
+use crate::cli::{LintArgs, Output};
+use crate::report::{self, Source};
+
+/// Exit statuses of `lint`.
+pub const EXIT_CLEAN: i32 = 0;
+/// At least one finding at error level.
+pub const EXIT_FINDINGS: i32 = 1;
+/// An input could not be read.
+pub const EXIT_UNUSABLE: i32 = 2;
+
+/// Runs `lint` and returns the exit status.
+pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
+    let opts = LoadOptions { strict: args.strict, max_bytes: args.max_bytes };
+    let mut sources = Vec::new();
+    let mut unusable = false;
+    for path in expand(&args.files)? {
+        let name = path.display().to_string();
+        let (text, loaded) = match read(&path) {
+            Ok(bytes) => {
+                let loaded = manifest::load_bytes(&name, &bytes, opts);
+                let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+                (text, loaded)
+            }
+            Err(e) => {
+                let mut loaded = Loaded::default();
+                loaded.diagnostics.push(
+                    Diagnostic::error(manifest::rules::NOT_TEXT, format!("cannot read {name}: {e}"))
+                        .with_hint("check the path"),
+                );
+                loaded.diagnostics[0].file = Some(name.clone());
+                (Zeroizing::new(String::new()), loaded)
+            }
+        };
+        unusable |= loaded.unusable();
+        let diagnostics = findings(&name, &loaded);
+        sources.push(Source { name, text, loaded, diagnostics });
+    }
+    let all: Vec<&Diagnostic> = sources.iter().flat_map(|s| &s.diagnostics).collect();
+    let worst = all.iter().map(|d| d.severity).max();
+    match args.output {
+        Output::Human => report::human(&sources)?,
+        Output::Json => report::json(&sources)?,
+    }
+    Ok(if unusable {
+        EXIT_UNUSABLE
+    } else if worst == Some(Severity::Error) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+/// Load diagnostics plus validation and policy findings, located and sorted.
+fn findings(name: &str, loaded: &Loaded) -> Vec<Diagnostic> {
+    let mut out = loaded.diagnostics.clone();
+    for doc in &loaded.documents {
+        for mut d in sparkop_core::check_object(&doc.object) {
+            if let Some(path) = &d.path {
+                d.location = Some(doc.locate(path, Anchor::Value));
+            }
+            d.file = Some(name.to_owned());
+            d.document = Some(doc.index);
+            out.push(d);
+        }
+    }
+    out.sort_by_key(|d| (d.location.map_or(0, |l| l.offset), std::cmp::Reverse(d.severity)));
+    out
+}
+
+fn read(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::new());
+    if path == Path::new("-") {
+        std::io::stdin().read_to_end(&mut buf)?;
+    } else {
+        std::fs::File::open(path)?.read_to_end(&mut buf)?;
+    }
+    Ok(buf)
+}
+
+/// Files as given, with directories replaced by their YAML files (sorted, recursive).
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            collect_yaml(p, &mut found)?;
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
