@@ -144,8 +144,15 @@ pub const CEL_SECURITY_CONSISTENT_MSG: &str = "spec.security.encryption.mode nee
     authentication; spec.security.authentication.enabled is false";
 
 /// Words in an environment variable's name that mark its value as secret.
-pub const SECRET_ENV_WORDS: &[&str] =
-    &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "ACCESS_KEY"];
+pub const SECRET_ENV_WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "CREDENTIAL",
+    "PRIVATE_KEY",
+    "ACCESS_KEY",
+];
 
 /// Whether an environment variable with this name holds a secret.
 pub fn is_secret_env_name(name: &str) -> bool {
@@ -175,7 +182,10 @@ mod tests {
     #[test]
     fn cel_rules_name_every_listed_key() {
         for key in LITERAL_SECRET_KEYS {
-            assert!(CEL_NO_LITERAL_SECRETS.contains(&format!("'{key}'")), "{key}");
+            assert!(
+                CEL_NO_LITERAL_SECRETS.contains(&format!("'{key}'")),
+                "{key}"
+            );
         }
         for key in ESCALATION_KEYS {
             assert!(CEL_NO_ESCALATION.contains(&format!("'{key}'")), "{key}");
@@ -184,7 +194,10 @@ mod tests {
             assert!(CEL_NO_ESCALATION.contains(&format!("startsWith('{prefix}')")));
         }
         for key in [AUTHENTICATE, NETWORK_CRYPTO_ENABLED, SASL_ENCRYPTION] {
-            assert!(CEL_ENCRYPTION_NEEDS_AUTH.contains(&format!("'{key}'")), "{key}");
+            assert!(
+                CEL_ENCRYPTION_NEEDS_AUTH.contains(&format!("'{key}'")),
+                "{key}"
+            );
         }
     }
 
@@ -192,7 +205,9 @@ mod tests {
     fn classifies_keys() {
         assert!(is_literal_secret_key("spark.ssl.keyStorePassword"));
         assert!(!is_literal_secret_key("spark.ssl.keyStore"));
-        assert!(is_escalation_key("spark.kubernetes.authenticate.caCertFile"));
+        assert!(is_escalation_key(
+            "spark.kubernetes.authenticate.caCertFile"
+        ));
         assert!(!is_escalation_key("spark.kubernetes.driver.label.x"));
         assert!(is_reference("${env:PW}"));
     }

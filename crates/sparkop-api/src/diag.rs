@@ -48,7 +48,13 @@ impl FieldPath {
 
     /// Parses a dotted path such as `spec.driver.cores` (keys only; no quoting).
     pub fn parse(dotted: &str) -> Self {
-        Self(dotted.split('.').filter(|s| !s.is_empty()).map(|s| Segment::Key(s.into())).collect())
+        Self(
+            dotted
+                .split('.')
+                .filter(|s| !s.is_empty())
+                .map(|s| Segment::Key(s.into()))
+                .collect(),
+        )
     }
 
     /// This path extended by a key.
@@ -89,7 +95,9 @@ impl FieldPath {
 
 fn is_plain_identifier(key: &str) -> bool {
     !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && !key.starts_with(|c: char| c.is_ascii_digit())
 }
 
@@ -224,7 +232,13 @@ mod tests {
         let p = FieldPath::parse("spec.driver.env").index(2).key("name");
         assert_eq!(p.to_string(), "spec.driver.env[2].name");
         assert_eq!(FieldPath::root().to_string(), "(document)");
-        assert_eq!(p.parent().and_then(|p| p.parent()).map(|p| p.to_string()).as_deref(), Some("spec.driver.env"));
+        assert_eq!(
+            p.parent()
+                .and_then(|p| p.parent())
+                .map(|p| p.to_string())
+                .as_deref(),
+            Some("spec.driver.env")
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub struct Conf<'a> {
 impl<'a> Conf<'a> {
     /// The `sparkConf` of `spec`.
     pub fn new(spec: &'a SparkApplicationSpec) -> Self {
-        Self { map: spec.spark_conf.as_ref() }
+        Self {
+            map: spec.spark_conf.as_ref(),
+        }
     }
 
     /// A value.
@@ -46,6 +48,9 @@ impl<'a> Conf<'a> {
 
     /// All entries.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
-        self.map.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.map
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }

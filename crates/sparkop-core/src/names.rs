@@ -40,12 +40,21 @@ fn check(value: &str, max: usize, dots: bool) -> Result<(), NameProblem> {
             "must be at most 253 characters"
         }));
     }
-    let parts: Vec<&str> = if dots { value.split('.').collect() } else { vec![value] };
+    let parts: Vec<&str> = if dots {
+        value.split('.').collect()
+    } else {
+        vec![value]
+    };
     for part in parts {
         if part.is_empty() {
-            return Err(NameProblem::Invalid("must not contain empty parts between dots"));
+            return Err(NameProblem::Invalid(
+                "must not contain empty parts between dots",
+            ));
         }
-        if !part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if !part
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return Err(NameProblem::Invalid(if dots {
                 "may contain only lowercase letters, digits, '-' and '.'"
             } else {
@@ -53,7 +62,9 @@ fn check(value: &str, max: usize, dots: bool) -> Result<(), NameProblem> {
             }));
         }
         if part.starts_with('-') || part.ends_with('-') {
-            return Err(NameProblem::Invalid("must start and end with a letter or digit"));
+            return Err(NameProblem::Invalid(
+                "must start and end with a letter or digit",
+            ));
         }
     }
     Ok(())
@@ -67,8 +78,13 @@ pub fn check_data_key(value: &str) -> Result<(), NameProblem> {
     if value.is_empty() || value.len() > 253 {
         return Err(NameProblem::Invalid("must be 1 to 253 characters"));
     }
-    if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')) {
-        return Err(NameProblem::Invalid("may contain only letters, digits, '-', '.' and '_'"));
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    {
+        return Err(NameProblem::Invalid(
+            "may contain only letters, digits, '-', '.' and '_'",
+        ));
     }
     Ok(())
 }

@@ -92,15 +92,26 @@ pub fn resolve(spec: &SparkApplicationSpec) -> Posture {
         .or(conf.bool(keys::AUTHENTICATE).known())
         .unwrap_or(true);
 
-    let secret = match security.authentication.as_ref().and_then(|a| a.secret.as_ref()) {
-        Some(r) => SecretSource::Referenced { secret_name: r.secret_name.clone(), key: r.key.clone() },
+    let secret = match security
+        .authentication
+        .as_ref()
+        .and_then(|a| a.secret.as_ref())
+    {
+        Some(r) => SecretSource::Referenced {
+            secret_name: r.secret_name.clone(),
+            key: r.key.clone(),
+        },
         None => match guide_secret_ref(&conf) {
             Some((secret_name, key)) => SecretSource::GuideConvention { secret_name, key },
             None => SecretSource::Generated,
         },
     };
 
-    let mode = security.encryption.as_ref().and_then(|e| e.mode).unwrap_or_default();
+    let mode = security
+        .encryption
+        .as_ref()
+        .and_then(|e| e.mode)
+        .unwrap_or_default();
     let conf_crypto = conf.bool(keys::NETWORK_CRYPTO_ENABLED).known();
     let conf_cipher = conf.get(keys::NETWORK_CRYPTO_CIPHER);
     let cipher = if !authentication || conf_crypto == Some(false) {
@@ -126,14 +137,32 @@ pub fn resolve(spec: &SparkApplicationSpec) -> Posture {
         .unwrap_or(true);
 
     let ui = security.ui.as_ref().and_then(|u| u.tls.as_ref());
-    let conf_ui_tls = conf.bool(keys::SSL_UI_ENABLED).known().or(conf.bool(keys::SSL_ENABLED).known());
+    let conf_ui_tls = conf
+        .bool(keys::SSL_UI_ENABLED)
+        .known()
+        .or(conf.bool(keys::SSL_ENABLED).known());
     let ui_tls = ui.and_then(|t| t.enabled).or(conf_ui_tls).unwrap_or(true);
     let conf_min = conf.get(keys::SSL_PROTOCOL).map(|p| {
-        if p.eq_ignore_ascii_case("TLSv1.3") { TlsVersion::V1_3 } else { TlsVersion::V1_2 }
+        if p.eq_ignore_ascii_case("TLSv1.3") {
+            TlsVersion::V1_3
+        } else {
+            TlsVersion::V1_2
+        }
     });
-    let ui_min_tls = ui.and_then(|t| t.min_version).or(conf_min).unwrap_or(TlsVersion::V1_3);
+    let ui_min_tls = ui
+        .and_then(|t| t.min_version)
+        .or(conf_min)
+        .unwrap_or(TlsVersion::V1_3);
 
-    Posture { authentication, secret, cipher, io_encryption, ui_tls, ui_min_tls, version }
+    Posture {
+        authentication,
+        secret,
+        cipher,
+        io_encryption,
+        ui_tls,
+        ui_min_tls,
+        version,
+    }
 }
 
 impl ConfBool {

@@ -83,7 +83,9 @@ pub fn spark_notation_for(text: &str) -> Option<String> {
 /// Whether `text` is a valid Kubernetes quantity (`1`, `500m`, `1.5`, `2Gi`, `1e3`).
 pub fn is_kubernetes_quantity(text: &str) -> bool {
     let t = text.strip_prefix(['+', '-']).unwrap_or(text);
-    let num_end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let num_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, suffix) = t.split_at(num_end);
     let mut parts = num.split('.');
     let int = parts.next().unwrap_or_default();
@@ -95,7 +97,9 @@ pub fn is_kubernetes_quantity(text: &str) -> bool {
         "" | "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti"
         | "Pi" | "Ei" => true,
         s => {
-            let exp = s.strip_prefix(['e', 'E']).map(|e| e.strip_prefix(['+', '-']).unwrap_or(e));
+            let exp = s
+                .strip_prefix(['e', 'E'])
+                .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e));
             exp.is_some_and(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_digit()))
         }
     }
@@ -110,7 +114,11 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if value.fract() == 0.0 { format!("{value:.0} {}", UNITS[unit]) } else { format!("{value:.1} {}", UNITS[unit]) }
+    if value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -140,12 +148,24 @@ mod tests {
         }
         assert_eq!(parse_spark_memory("1.5g"), Err(SizeError::Fraction));
         assert_eq!(parse_spark_memory("-1g"), Err(SizeError::Negative));
-        assert_eq!(parse_spark_memory("512Mi"), Err(SizeError::KubernetesSuffix("Mi".into())));
-        assert_eq!(parse_spark_memory("1Gi"), Err(SizeError::KubernetesSuffix("Gi".into())));
-        assert_eq!(parse_spark_memory("12x"), Err(SizeError::UnknownSuffix("x".into())));
+        assert_eq!(
+            parse_spark_memory("512Mi"),
+            Err(SizeError::KubernetesSuffix("Mi".into()))
+        );
+        assert_eq!(
+            parse_spark_memory("1Gi"),
+            Err(SizeError::KubernetesSuffix("Gi".into()))
+        );
+        assert_eq!(
+            parse_spark_memory("12x"),
+            Err(SizeError::UnknownSuffix("x".into()))
+        );
         assert_eq!(parse_spark_memory("g"), Err(SizeError::NotANumber));
         assert_eq!(parse_spark_memory(""), Err(SizeError::Empty));
-        assert_eq!(parse_spark_memory("99999999999999999999g"), Err(SizeError::Overflow));
+        assert_eq!(
+            parse_spark_memory("99999999999999999999g"),
+            Err(SizeError::Overflow)
+        );
         assert_eq!(parse_spark_memory("17179869184p"), Err(SizeError::Overflow));
         assert_eq!(spark_notation_for("512Mi").as_deref(), Some("512m"));
     }

@@ -21,7 +21,11 @@ impl fmt::Display for SparkVersion {
 }
 
 const fn v(major: u32, minor: u32, patch: u32) -> SparkVersion {
-    SparkVersion { major, minor, patch }
+    SparkVersion {
+        major,
+        minor,
+        patch,
+    }
 }
 
 impl SparkVersion {
@@ -45,15 +49,22 @@ impl SparkVersion {
     /// The Spark version named in an image tag, e.g. `apache/spark:3.5.9-scala2.12` or
     /// `mesosphere/spark:spark-3.0.0-hadoop-2.9-k8s`: the first `x.y.z` in the tag.
     pub fn from_image(image: &str) -> Option<Self> {
-        let tag = image.rsplit_once(':').map(|(_, t)| t).filter(|t| !t.contains('/'))?;
+        let tag = image
+            .rsplit_once(':')
+            .map(|(_, t)| t)
+            .filter(|t| !t.contains('/'))?;
         let bytes = tag.as_bytes();
         (0..bytes.len())
             .filter(|&i| bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()))
             .find_map(|i| {
                 let rest = &tag[i..];
-                let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .unwrap_or(rest.len());
                 let candidate = rest[..end].trim_end_matches('.');
-                (candidate.matches('.').count() == 2).then(|| Self::parse(candidate)).flatten()
+                (candidate.matches('.').count() == 2)
+                    .then(|| Self::parse(candidate))
+                    .flatten()
             })
     }
 
@@ -99,8 +110,14 @@ mod tests {
         assert_eq!(SparkVersion::parse("three"), None);
         assert_eq!(SparkVersion::parse("1.2.3.4"), None);
         let img = |s| SparkVersion::from_image(s);
-        assert_eq!(img("mesosphere/spark:spark-3.0.0-hadoop-2.9-k8s"), Some(v(3, 0, 0)));
-        assert_eq!(img("apache/spark:3.5.9-scala2.12-java17-ubuntu"), Some(v(3, 5, 9)));
+        assert_eq!(
+            img("mesosphere/spark:spark-3.0.0-hadoop-2.9-k8s"),
+            Some(v(3, 0, 0))
+        );
+        assert_eq!(
+            img("apache/spark:3.5.9-scala2.12-java17-ubuntu"),
+            Some(v(3, 5, 9))
+        );
         assert_eq!(img("registry:5000/spark:v4.3.0"), Some(v(4, 3, 0)));
         assert_eq!(img("registry:5000/spark"), None);
         assert_eq!(img("spark:latest"), None);
@@ -115,10 +132,14 @@ mod tests {
         for s in ["3.1.3", "3.2.0", "3.5.9", "4.3.0"] {
             assert!(!p(s).has_broken_key_exchange(), "{s}");
         }
-        for s in ["3.4.4", "3.5.2", "3.5.8", "4.0.0", "4.0.3", "4.1.0", "4.1.2"] {
+        for s in [
+            "3.4.4", "3.5.2", "3.5.8", "4.0.0", "4.0.3", "4.1.0", "4.1.2",
+        ] {
             assert!(p(s).has_broken_gcm(), "{s}");
         }
-        for s in ["3.5.9", "4.0.4", "4.0.5", "4.1.3", "4.1.4", "4.2.0", "4.2.1", "4.3.0"] {
+        for s in [
+            "3.5.9", "4.0.4", "4.0.5", "4.1.3", "4.1.4", "4.2.0", "4.2.1", "4.3.0",
+        ] {
             assert!(p(s).gcm_usable(), "{s}");
         }
         for s in ["3.3.4", "3.4.3", "3.5.0", "3.5.1"] {

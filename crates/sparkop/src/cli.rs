@@ -66,7 +66,9 @@ mod tests {
     fn parses_lint_flags() {
         let cli = Cli::try_parse_from(["sparkop", "lint", "a.yaml", "b", "--strict", "-o", "json"])
             .expect("parses");
-        let Command::Lint(args) = cli.command else { panic!("lint") };
+        let Command::Lint(args) = cli.command else {
+            panic!("lint")
+        };
         assert_eq!(args.files.len(), 2);
         assert!(args.strict);
         assert_eq!(args.output, Output::Json);

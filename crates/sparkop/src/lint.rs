@@ -19,7 +19,10 @@ pub const EXIT_UNUSABLE: i32 = 2;
 
 /// Runs `lint` and returns the exit status.
 pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
-    let opts = LoadOptions { strict: args.strict, max_bytes: args.max_bytes };
+    let opts = LoadOptions {
+        strict: args.strict,
+        max_bytes: args.max_bytes,
+    };
     let mut sources = Vec::new();
     let mut unusable = false;
     for path in expand(&args.files)? {
@@ -33,8 +36,11 @@ pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
             Err(e) => {
                 let mut loaded = Loaded::default();
                 loaded.diagnostics.push(
-                    Diagnostic::error(manifest::rules::NOT_TEXT, format!("cannot read {name}: {e}"))
-                        .with_hint("check the path"),
+                    Diagnostic::error(
+                        manifest::rules::NOT_TEXT,
+                        format!("cannot read {name}: {e}"),
+                    )
+                    .with_hint("check the path"),
                 );
                 loaded.diagnostics[0].file = Some(name.clone());
                 (Zeroizing::new(String::new()), loaded)
@@ -42,7 +48,12 @@ pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
         };
         unusable |= loaded.unusable();
         let diagnostics = findings(&name, &loaded);
-        sources.push(Source { name, text, loaded, diagnostics });
+        sources.push(Source {
+            name,
+            text,
+            loaded,
+            diagnostics,
+        });
     }
     let all: Vec<&Diagnostic> = sources.iter().flat_map(|s| &s.diagnostics).collect();
     let worst = all.iter().map(|d| d.severity).max();
@@ -72,7 +83,12 @@ fn findings(name: &str, loaded: &Loaded) -> Vec<Diagnostic> {
             out.push(d);
         }
     }
-    out.sort_by_key(|d| (d.location.map_or(0, |l| l.offset), std::cmp::Reverse(d.severity)));
+    out.sort_by_key(|d| {
+        (
+            d.location.map_or(0, |l| l.offset),
+            std::cmp::Reverse(d.severity),
+        )
+    });
     out
 }
 

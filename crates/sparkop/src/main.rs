@@ -16,7 +16,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
-            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
                 return ExitCode::SUCCESS;
             }
             let _ = writeln!(anstream::stderr(), "sparkop: error: {e:#}");
@@ -29,7 +31,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Lint(args) => lint::run(&args),
         Command::Crd => {
-            std::io::stdout().lock().write_all(sparkop_api::crd::yaml()?.as_bytes())?;
+            std::io::stdout()
+                .lock()
+                .write_all(sparkop_api::crd::yaml()?.as_bytes())?;
             Ok(0)
         }
         Command::Version => {
@@ -42,7 +46,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "sparkop", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "sparkop",
+                &mut std::io::stdout(),
+            );
             Ok(0)
         }
     }

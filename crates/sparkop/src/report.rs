@@ -61,16 +61,31 @@ pub fn human(sources: &[Source]) -> anyhow::Result<()> {
         let lines = LineIndex::new(&src.text);
         for d in &src.diagnostics {
             let s = style(d.severity);
-            writeln!(out, "{s}{}[{}]{s:#}{bold}: {}{bold:#}", d.severity, d.rule, d.message)?;
+            writeln!(
+                out,
+                "{s}{}[{}]{s:#}{bold}: {}{bold:#}",
+                d.severity, d.rule, d.message
+            )?;
             match d.location {
                 Some(loc) => {
-                    writeln!(out, "  {dim}-->{dim:#} {}:{}:{}", src.name, loc.line, loc.column)?;
-                    if let Some((shown, start, width)) = excerpt(src, &lines, loc.line, loc.offset, loc.len) {
+                    writeln!(
+                        out,
+                        "  {dim}-->{dim:#} {}:{}:{}",
+                        src.name, loc.line, loc.column
+                    )?;
+                    if let Some((shown, start, width)) =
+                        excerpt(src, &lines, loc.line, loc.offset, loc.len)
+                    {
                         let gutter = loc.line.to_string().len();
                         let pad = " ".repeat(gutter);
                         writeln!(out, "{pad} {dim}|{dim:#}")?;
                         writeln!(out, "{dim}{}{dim:#} {dim}|{dim:#} {shown}", loc.line)?;
-                        writeln!(out, "{pad} {dim}|{dim:#} {}{s}{}{s:#}", " ".repeat(start), "^".repeat(width))?;
+                        writeln!(
+                            out,
+                            "{pad} {dim}|{dim:#} {}{s}{}{s:#}",
+                            " ".repeat(start),
+                            "^".repeat(width)
+                        )?;
                     }
                 }
                 None => writeln!(out, "  {dim}-->{dim:#} {}", src.name)?,
@@ -83,7 +98,11 @@ pub fn human(sources: &[Source]) -> anyhow::Result<()> {
     }
     let total = summarize(sources.iter().flat_map(|s| &s.diagnostics));
     let objects: usize = sources.iter().map(|s| s.loaded.documents.len()).sum();
-    let verdict = if total.errors > 0 { style(Severity::Error) } else { Style::new().fg_color(Some(AnsiColor::Green.into())).bold() };
+    let verdict = if total.errors > 0 {
+        style(Severity::Error)
+    } else {
+        Style::new().fg_color(Some(AnsiColor::Green.into())).bold()
+    };
     writeln!(
         out,
         "{verdict}{} file(s), {objects} object(s): {} error(s), {} warning(s), {} info{verdict:#}",
@@ -96,7 +115,13 @@ pub fn human(sources: &[Source]) -> anyhow::Result<()> {
 }
 
 /// The source line with secret values masked, the caret's start column and width.
-fn excerpt(src: &Source, lines: &LineIndex, line: usize, offset: usize, len: usize) -> Option<(String, usize, usize)> {
+fn excerpt(
+    src: &Source,
+    lines: &LineIndex,
+    line: usize,
+    offset: usize,
+    len: usize,
+) -> Option<(String, usize, usize)> {
     let text = lines.line_text(&src.text, line);
     if text.is_empty() && offset >= src.text.len() {
         return None;
@@ -113,24 +138,40 @@ fn excerpt(src: &Source, lines: &LineIndex, line: usize, offset: usize, len: usi
             shown.push_str(MASK);
             col_of.push((abs, col));
             while let Some((j, _)) = chars.peek() {
-                if r.contains(&(line_start + j)) { col_of.push((line_start + j, col)); chars.next(); } else { break; }
+                if r.contains(&(line_start + j)) {
+                    col_of.push((line_start + j, col));
+                    chars.next();
+                } else {
+                    break;
+                }
             }
             continue;
         }
         col_of.push((abs, shown.chars().count()));
         shown.push(c);
     }
-    let col = |abs: usize| col_of.iter().find(|(a, _)| *a >= abs).map_or(shown.chars().count(), |(_, c)| *c);
+    let col = |abs: usize| {
+        col_of
+            .iter()
+            .find(|(a, _)| *a >= abs)
+            .map_or(shown.chars().count(), |(_, c)| *c)
+    };
     let start = col(offset);
     let end_abs = (offset + len.max(1)).min(line_start + text.len());
-    let end = if end_abs >= line_start + text.len() { shown.chars().count() } else { col(end_abs) };
+    let end = if end_abs >= line_start + text.len() {
+        shown.chars().count()
+    } else {
+        col(end_abs)
+    };
     Some((shown, start, end.saturating_sub(start).max(1)))
 }
 
 /// Byte column of `offset` within its line.
 fn byte_col(text: &str, offset: usize, line: &str) -> usize {
     let before = &text[..offset.min(text.len())];
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1);
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1);
     col.min(line.len().max(col))
 }
 

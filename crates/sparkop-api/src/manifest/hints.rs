@@ -64,7 +64,9 @@ pub fn common_mistakes(text: &str, lines: &LineIndex) -> Vec<Diagnostic> {
                     .located(at(comma)),
             );
         }
-        if (content.ends_with('|') || content.ends_with('>') || content.ends_with("|-")
+        if (content.ends_with('|')
+            || content.ends_with('>')
+            || content.ends_with("|-")
             || content.ends_with(">-"))
             && content.contains(": ")
         {
@@ -85,8 +87,8 @@ fn trailing_comma(line: &str) -> Option<usize> {
     let end = closing_quote(&line[start..], quote)? + start + 1;
     let after = &line[end..];
     let after_trim = after.trim_start();
-    if after_trim.starts_with(',') {
-        let tail = after_trim[1..].trim();
+    if let Some(tail) = after_trim.strip_prefix(',') {
+        let tail = tail.trim();
         if tail.is_empty() || tail.starts_with('#') {
             return Some(end + (after.len() - after_trim.len()));
         }
@@ -104,7 +106,9 @@ fn key_value_split(line: &str) -> Option<usize> {
     if let Some(q @ ('"' | '\'')) = body.chars().next() {
         let close = closing_quote(body, q)?;
         let after = &body[close + 1..];
-        let colon = after.strip_prefix(':').filter(|a| a.starts_with([' ', '\t']))?;
+        let colon = after
+            .strip_prefix(':')
+            .filter(|a| a.starts_with([' ', '\t']))?;
         return Some(offset + close + 1 + (after.len() - colon.len()));
     }
     let idx = body.find(": ")?;
@@ -138,7 +142,10 @@ mod tests {
 
     #[test]
     fn finds_trailing_commas_after_quoted_values() {
-        assert_eq!(trailing_comma(r#"    "spark.ssl.enabled":    "true","#), Some(34));
+        assert_eq!(
+            trailing_comma(r#"    "spark.ssl.enabled":    "true","#),
+            Some(34)
+        );
         assert_eq!(trailing_comma(r#"  key: 'it''s',  # comment"#), Some(14));
         assert_eq!(trailing_comma(r#"  key: "a, b""#), None);
         assert_eq!(trailing_comma(r#"  key: [a, b],"#), None);

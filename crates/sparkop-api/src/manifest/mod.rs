@@ -13,8 +13,8 @@ pub mod yaml;
 use std::ops::Range;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use secret::{SecretObject, SecretValue};
@@ -41,7 +41,10 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { strict: false, max_bytes: DEFAULT_MAX_BYTES }
+        Self {
+            strict: false,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
     }
 }
 
@@ -123,7 +126,9 @@ pub struct Loaded {
 impl Loaded {
     /// Whether the input itself was unusable (not text, not YAML, too large, empty).
     pub fn unusable(&self) -> bool {
-        self.diagnostics.iter().any(|d| rules::is_input_error(d.rule))
+        self.diagnostics
+            .iter()
+            .any(|d| rules::is_input_error(d.rule))
     }
 }
 
@@ -140,7 +145,9 @@ pub fn load_bytes(name: &str, bytes: &[u8], opts: LoadOptions) -> Loaded {
                     opts.max_bytes as f64 / 1048576.0
                 ),
             )
-            .with_hint("Kubernetes accepts objects up to ~1.5 MiB; split the file or raise --max-bytes")
+            .with_hint(
+                "Kubernetes accepts objects up to ~1.5 MiB; split the file or raise --max-bytes",
+            )
             .in_file(name),
         );
         return out;
@@ -182,12 +189,14 @@ pub fn load_str(name: &str, text: &str, opts: LoadOptions) -> Loaded {
     for (index, node) in parsed.documents {
         let mut diags = Vec::new();
         load_node(index, node, opts, &mut out.documents, &mut diags);
-        out.diagnostics.extend(diags.into_iter().map(|d| d.in_document(index)));
+        out.diagnostics
+            .extend(diags.into_iter().map(|d| d.in_document(index)));
     }
     if let Some(err) = parsed.error {
         let mut mistakes = hints::common_mistakes(text, &lines);
-        let mut primary = Diagnostic::error(rules::YAML_SYNTAX, format!("invalid YAML: {}", err.message))
-            .located(err.location);
+        let mut primary =
+            Diagnostic::error(rules::YAML_SYNTAX, format!("invalid YAML: {}", err.message))
+                .located(err.location);
         primary.hint = err.hint.or_else(|| {
             (!mistakes.is_empty())
                 .then(|| "see the mistakes reported next to this error".to_owned())
@@ -195,11 +204,16 @@ pub fn load_str(name: &str, text: &str, opts: LoadOptions) -> Loaded {
         mistakes.retain(|m| m.location != Some(err.location));
         out.diagnostics.push(primary);
         out.diagnostics.extend(mistakes);
-    } else if out.documents.is_empty() && !out.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    } else if out.documents.is_empty()
+        && !out
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     {
         out.diagnostics.push(
-            Diagnostic::error(rules::EMPTY, "no Kubernetes object in this file")
-                .with_hint("expected a SparkApplication, ScheduledSparkApplication, Secret or ConfigMap"),
+            Diagnostic::error(rules::EMPTY, "no Kubernetes object in this file").with_hint(
+                "expected a SparkApplication, ScheduledSparkApplication, Secret or ConfigMap",
+            ),
         );
     }
     for d in &mut out.diagnostics {
@@ -229,15 +243,25 @@ fn load_node(
 ) {
     if !matches!(node.kind, NodeKind::Map(_)) {
         diags.push(
-            Diagnostic::error(rules::BAD_OBJECT, "expected a Kubernetes object (a mapping with apiVersion and kind)")
-                .located(node.span.start),
+            Diagnostic::error(
+                rules::BAD_OBJECT,
+                "expected a Kubernetes object (a mapping with apiVersion and kind)",
+            )
+            .located(node.span.start),
         );
         return;
     }
-    let api_version = node.get("apiVersion").and_then(Node::as_str).map(str::to_owned);
+    let api_version = node
+        .get("apiVersion")
+        .and_then(Node::as_str)
+        .map(str::to_owned);
     let kind = node.get("kind").and_then(Node::as_str).map(str::to_owned);
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
-        let missing = if node.get("apiVersion").is_none() { "apiVersion" } else { "kind" };
+        let missing = if node.get("apiVersion").is_none() {
+            "apiVersion"
+        } else {
+            "kind"
+        };
         diags.push(
             Diagnostic::error(rules::BAD_OBJECT, format!("object has no {missing}"))
                 .with_hint(format!("a SparkApplication starts with `apiVersion: {API_VERSION}` and `kind: SparkApplication`"))
@@ -248,10 +272,9 @@ fn load_node(
     };
     let ctx = Ctx { node: &node, opts };
     let object = match (api_version.as_str(), kind.as_str()) {
-        (API_VERSION, "SparkApplication") => {
-            ctx.typed::<SparkApplication>(diags, suggest::Schema::SparkApplication)
-                .map(|a| Object::SparkApplication(Box::new(a)))
-        }
+        (API_VERSION, "SparkApplication") => ctx
+            .typed::<SparkApplication>(diags, suggest::Schema::SparkApplication)
+            .map(|a| Object::SparkApplication(Box::new(a))),
         (API_VERSION, "ScheduledSparkApplication") => ctx
             .typed::<ScheduledSparkApplication>(diags, suggest::Schema::ScheduledSparkApplication)
             .map(|a| Object::ScheduledSparkApplication(Box::new(a))),
@@ -296,7 +319,11 @@ fn load_node(
         }
     };
     if let Some(object) = object {
-        docs.push(Document { index, object, node });
+        docs.push(Document {
+            index,
+            object,
+            node,
+        });
     }
 }
 
@@ -349,7 +376,8 @@ impl Ctx<'_> {
             match seg {
                 serde_path_to_error::Segment::Seq { index } => path = path.index(*index),
                 serde_path_to_error::Segment::Map { key } => path = path.key(key.clone()),
-                serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => {}
             }
         }
         let inner = e.inner().to_string();
@@ -357,9 +385,12 @@ impl Ctx<'_> {
         if let Some(field) = inner.strip_prefix("missing field ") {
             let field = field.trim_matches('`');
             let shown = path.key(field);
-            return Diagnostic::error(rules::MISSING_FIELD, format!("{shown}: required field is missing"))
-                .at(shown)
-                .located(self.doc().locate(&path, Anchor::Key));
+            return Diagnostic::error(
+                rules::MISSING_FIELD,
+                format!("{shown}: required field is missing"),
+            )
+            .at(shown)
+            .located(self.doc().locate(&path, Anchor::Key));
         }
         let sensitive = is_sensitive(&path);
         let message = if sensitive {
@@ -399,8 +430,17 @@ impl DocRef<'_> {
     }
 }
 
-fn unknown_field(doc: DocRef<'_>, path: &FieldPath, schema: suggest::Schema, strict: bool) -> Diagnostic {
-    let severity = if strict { Severity::Error } else { Severity::Warning };
+fn unknown_field(
+    doc: DocRef<'_>,
+    path: &FieldPath,
+    schema: suggest::Schema,
+    strict: bool,
+) -> Diagnostic {
+    let severity = if strict {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
     let key = path.last_key().unwrap_or_default();
     let parent = path.parent().unwrap_or_default();
     let mut d = Diagnostic::new(
@@ -452,7 +492,10 @@ fn sensitive_spans(node: &Node, path: &FieldPath, out: &mut Vec<Range<usize>>) {
             }
         }
         NodeKind::Map(entries) => {
-            let secret_env = node.get("name").and_then(Node::as_str).is_some_and(conf_keys::is_secret_env_name);
+            let secret_env = node
+                .get("name")
+                .and_then(Node::as_str)
+                .is_some_and(conf_keys::is_secret_env_name);
             for (k, v) in entries {
                 let key = k.as_str().unwrap_or_default();
                 if secret_env && key == "value" {

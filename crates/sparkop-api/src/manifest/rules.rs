@@ -28,6 +28,14 @@ pub fn is_input_error(rule: &str) -> bool {
 
 /// Every rule id of loading, for documentation checks.
 pub const ALL: &[&str] = &[
-    YAML_SYNTAX, NOT_TEXT, TOO_LARGE, EMPTY, BAD_OBJECT, BAD_FIELD, MISSING_FIELD, UNKNOWN_FIELD,
-    SKIPPED_KIND, BAD_SECRET_DATA,
+    YAML_SYNTAX,
+    NOT_TEXT,
+    TOO_LARGE,
+    EMPTY,
+    BAD_OBJECT,
+    BAD_FIELD,
+    MISSING_FIELD,
+    UNKNOWN_FIELD,
+    SKIPPED_KIND,
+    BAD_SECRET_DATA,
 ];

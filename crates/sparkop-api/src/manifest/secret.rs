@@ -68,7 +68,9 @@ struct SecretHead {
 }
 
 pub(super) fn load(ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -> Option<SecretObject> {
-    let NodeKind::Map(entries) = &ctx.node.kind else { return None };
+    let NodeKind::Map(entries) = &ctx.node.kind else {
+        return None;
+    };
     let head: Map<String, Value> = entries
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), Some("data" | "stringData")))
@@ -78,25 +80,33 @@ pub(super) fn load(ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -> Option<SecretO
     let Some(name) = head.metadata.name.filter(|n| !n.is_empty()) else {
         let path = FieldPath::parse("metadata.name");
         diags.push(
-            Diagnostic::error(rules::MISSING_FIELD, "metadata.name: required field is missing")
-                .at(path.clone())
-                .located(ctx.doc().locate(&path, Anchor::Key)),
+            Diagnostic::error(
+                rules::MISSING_FIELD,
+                "metadata.name: required field is missing",
+            )
+            .at(path.clone())
+            .located(ctx.doc().locate(&path, Anchor::Key)),
         );
         return None;
     };
     let mut data = BTreeMap::new();
     let mut ok = true;
     for (field, base64) in [("data", true), ("stringData", false)] {
-        let Some(node) = ctx.node.get(field) else { continue };
+        let Some(node) = ctx.node.get(field) else {
+            continue;
+        };
         if node.is_null() {
             continue;
         }
         let NodeKind::Map(values) = &node.kind else {
             let path = FieldPath::parse(field);
             diags.push(
-                Diagnostic::error(rules::BAD_FIELD, format!("{field}: expected a mapping of keys to values"))
-                    .at(path.clone())
-                    .located(ctx.doc().locate(&path, Anchor::Value)),
+                Diagnostic::error(
+                    rules::BAD_FIELD,
+                    format!("{field}: expected a mapping of keys to values"),
+                )
+                .at(path.clone())
+                .located(ctx.doc().locate(&path, Anchor::Value)),
             );
             ok = false;
             continue;
@@ -124,7 +134,12 @@ pub(super) fn load(ctx: &Ctx<'_>, diags: &mut Vec<Diagnostic>) -> Option<SecretO
             }
         }
     }
-    ok.then_some(SecretObject { name, namespace: head.metadata.namespace, r#type: head.r#type, data })
+    ok.then_some(SecretObject {
+        name,
+        namespace: head.metadata.namespace,
+        r#type: head.r#type,
+        data,
+    })
 }
 
 fn decode(node: &Node, base64: bool) -> Result<SecretValue, &'static str> {

@@ -16,22 +16,47 @@ pub(crate) enum Schema {
 }
 
 const METADATA: &[&str] = &[
-    "name", "namespace", "labels", "annotations", "generateName", "uid", "resourceVersion",
-    "generation", "creationTimestamp", "deletionTimestamp", "ownerReferences", "finalizers",
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "generateName",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "ownerReferences",
+    "finalizers",
     "managedFields",
 ];
-const CONFIG_MAP: &[&str] = &["apiVersion", "kind", "metadata", "data", "binaryData", "immutable"];
-const SECRET: &[&str] =
-    &["apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"];
+const CONFIG_MAP: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "data",
+    "binaryData",
+    "immutable",
+];
+const SECRET: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "data",
+    "stringData",
+    "type",
+    "immutable",
+];
 
 fn crd_schema(schema: Schema) -> Option<&'static Value> {
     static APP: OnceLock<Option<Value>> = OnceLock::new();
     static SCHEDULED: OnceLock<Option<Value>> = OnceLock::new();
     let (cell, crd) = match schema {
         Schema::SparkApplication => (&APP, crate::crd::spark_application as fn() -> _),
-        Schema::ScheduledSparkApplication => {
-            (&SCHEDULED, crate::crd::scheduled_spark_application as fn() -> _)
-        }
+        Schema::ScheduledSparkApplication => (
+            &SCHEDULED,
+            crate::crd::scheduled_spark_application as fn() -> _,
+        ),
         _ => return None,
     };
     cell.get_or_init(|| {
@@ -53,7 +78,9 @@ fn candidates(schema: Schema, parent: &FieldPath) -> Vec<String> {
         Schema::Secret if parent.is_root() => return statics(SECRET),
         _ => {}
     }
-    let Some(mut node) = crd_schema(schema) else { return Vec::new() };
+    let Some(mut node) = crd_schema(schema) else {
+        return Vec::new();
+    };
     for seg in &parent.0 {
         let next = match seg {
             Segment::Key(k) => node
@@ -74,7 +101,10 @@ fn candidates(schema: Schema, parent: &FieldPath) -> Vec<String> {
 }
 
 fn normalize(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// The known field closest to `key`, if one is close enough to be a typo of it.
@@ -83,7 +113,11 @@ pub(crate) fn closest(schema: Schema, parent: &FieldPath, key: &str) -> Option<S
     candidates(schema, parent)
         .into_iter()
         .map(|c| {
-            let d = if normalize(&c) == wanted { 0 } else { strsim::levenshtein(&c, key) };
+            let d = if normalize(&c) == wanted {
+                0
+            } else {
+                strsim::levenshtein(&c, key)
+            };
             (d, c)
         })
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))

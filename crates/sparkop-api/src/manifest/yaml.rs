@@ -99,9 +99,10 @@ impl Node {
     /// The key node and value node of a mapping key.
     pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
         match &self.kind {
-            NodeKind::Map(entries) => {
-                entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v))
-            }
+            NodeKind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -133,7 +134,10 @@ impl Node {
             NodeKind::Scalar(..) => 1,
             NodeKind::Seq(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
             NodeKind::Map(entries) => {
-                1 + entries.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>()
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.size() + v.size())
+                    .sum::<usize>()
             }
         }
     }
@@ -245,8 +249,17 @@ impl LineIndex {
         let line = line.clamp(1, self.starts.len());
         let start = self.starts[line - 1];
         let line_text = text[start..].split('\n').next().unwrap_or_default();
-        let offset = start + line_text.char_indices().nth(col).map_or(line_text.len(), |(i, _)| i);
-        Location { line, column: col + 1, offset, len: 0 }
+        let offset = start
+            + line_text
+                .char_indices()
+                .nth(col)
+                .map_or(line_text.len(), |(i, _)| i);
+        Location {
+            line,
+            column: col + 1,
+            offset,
+            len: 0,
+        }
     }
 
     /// The location of a byte offset.
@@ -255,7 +268,12 @@ impl LineIndex {
         let line = self.starts.partition_point(|&s| s <= offset);
         let start = self.starts[line - 1];
         let column = text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
-        Location { line, column, offset, len: 0 }
+        Location {
+            line,
+            column,
+            offset,
+            len: 0,
+        }
     }
 
     /// The text of a 1-based line, without its line break.
@@ -285,7 +303,13 @@ impl Builder<'_> {
     fn loc(&self, span: &PSpan) -> Span {
         let start = self.marker_loc(&span.start);
         let end = self.marker_loc(&span.end).offset.max(start.offset);
-        Span { start: Location { len: end - start.offset, ..start }, end }
+        Span {
+            start: Location {
+                len: end - start.offset,
+                ..start
+            },
+            end,
+        }
     }
 
     fn marker_loc(&self, m: &granit_parser::Marker) -> Location {
@@ -296,7 +320,11 @@ impl Builder<'_> {
     }
 
     fn err(&self, message: impl Into<String>, location: Location) -> YamlError {
-        YamlError { message: message.into(), location, hint: None }
+        YamlError {
+            message: message.into(),
+            location,
+            hint: None,
+        }
     }
 
     /// Adds a finished node to the innermost collection; returns it when it is a document root.
@@ -332,7 +360,9 @@ impl Builder<'_> {
                     {
                         let first_line = first.span.start.line;
                         return Err(YamlError {
-                            message: format!("duplicate key {key:?} (first defined on line {first_line})"),
+                            message: format!(
+                                "duplicate key {key:?} (first defined on line {first_line})"
+                            ),
                             location: node.span.start,
                             hint: Some("kubectl rejects duplicate keys; keep one of them".into()),
                         });
@@ -363,7 +393,13 @@ impl Builder<'_> {
             None => return Ok(None),
         };
         let end = end.max(start.offset);
-        let span = Span { start: Location { len: end - start.offset, ..start }, end };
+        let span = Span {
+            start: Location {
+                len: end - start.offset,
+                ..start
+            },
+            end,
+        };
         self.push(Node { kind, span }, anchor)
     }
 }
@@ -371,7 +407,13 @@ impl Builder<'_> {
 /// Parses all documents of `text`.
 pub fn parse(text: &str, lines: &LineIndex) -> Parsed {
     let mut out = Parsed::default();
-    let mut b = Builder { text, lines, stack: Vec::new(), anchors: HashMap::new(), nodes: 0 };
+    let mut b = Builder {
+        text,
+        lines,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        nodes: 0,
+    };
     let mut doc_index = 0usize;
     let mut current: Option<Node> = None;
     for event in Parser::new_from_str(text) {
@@ -408,7 +450,11 @@ pub fn parse(text: &str, lines: &LineIndex) -> Parsed {
                 None => Err(b.err("alias to an unknown anchor", sp.start)),
             },
             Event::Scalar(value, style, anchor, tag) => {
-                let style = if style == ScalarStyle::Plain { Style::Plain } else { Style::Quoted };
+                let style = if style == ScalarStyle::Plain {
+                    Style::Plain
+                } else {
+                    Style::Quoted
+                };
                 let tag = tag.and_then(|t| t.core_suffix().map(str::to_owned));
                 let node = Node {
                     kind: NodeKind::Scalar(Zeroizing::new(value.into_owned()), style, tag),
@@ -416,12 +462,12 @@ pub fn parse(text: &str, lines: &LineIndex) -> Parsed {
                 };
                 b.push(node, anchor)
             }
-            Event::SequenceStart(_, anchor, _) => {
-                b.open(Frame::Seq(Vec::new(), sp.start, anchor), sp.start).map(|()| None)
-            }
-            Event::MappingStart(_, anchor, _) => {
-                b.open(Frame::Map(Vec::new(), None, sp.start, anchor), sp.start).map(|()| None)
-            }
+            Event::SequenceStart(_, anchor, _) => b
+                .open(Frame::Seq(Vec::new(), sp.start, anchor), sp.start)
+                .map(|()| None),
+            Event::MappingStart(_, anchor, _) => b
+                .open(Frame::Map(Vec::new(), None, sp.start, anchor), sp.start)
+                .map(|()| None),
             Event::SequenceEnd | Event::MappingEnd => b.close(sp.end),
             _ => Ok(None),
         };
@@ -450,7 +496,8 @@ mod tests {
 
     #[test]
     fn scalars_resolve_like_kubectl() {
-        let n = one("a: 1\nb: '1'\nc: true\nd: on\ne: 3.0.0\nf: 1.5\ng: ~\nh: 0x1f\ni: 512m\nj: -3\n");
+        let n =
+            one("a: 1\nb: '1'\nc: true\nd: on\ne: 3.0.0\nf: 1.5\ng: ~\nh: 0x1f\ni: 512m\nj: -3\n");
         let v = n.to_json();
         assert_eq!(v["a"], 1);
         assert_eq!(v["b"], "1");
@@ -481,7 +528,11 @@ mod tests {
         let p = parse(text, &LineIndex::new(text));
         let e = p.error.expect("duplicate");
         assert_eq!(e.location.line, 3);
-        assert!(e.message.contains("first defined on line 1"), "{}", e.message);
+        assert!(
+            e.message.contains("first defined on line 1"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -495,7 +546,11 @@ mod tests {
     fn alias_bombs_are_bounded() {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..9 {
-            let prev = if i == 0 { "a".to_string() } else { format!("a{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("a{}", i - 1)
+            };
             text.push_str(&format!("b{i}: &a{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let p = parse(&text, &LineIndex::new(&text));

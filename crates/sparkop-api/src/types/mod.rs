@@ -1,8 +1,8 @@
 //! The v1beta2 API types.
 
 pub mod pod;
-mod schema;
 pub mod scheduled;
+mod schema;
 pub mod security;
 pub mod spark_application;
 pub mod status;

@@ -50,7 +50,9 @@ pub struct ScheduledSparkApplicationSpec {
 }
 
 /// What to do when a run is still going at the next tick.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema,
+)]
 pub enum ConcurrencyPolicy {
     /// Start the next run anyway.
     #[default]
@@ -89,7 +91,9 @@ pub struct ScheduledSparkApplicationStatus {
 }
 
 /// State of a schedule.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema,
+)]
 pub enum ScheduleState {
     /// Not yet seen.
     #[default]

@@ -54,7 +54,9 @@ pub struct EncryptionSpec {
 }
 
 /// RPC encryption mode.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema,
+)]
 pub enum EncryptionMode {
     /// AES-GCM where the Spark version handles it, AES-CTR otherwise.
     #[default]

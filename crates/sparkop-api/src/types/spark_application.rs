@@ -124,7 +124,11 @@ pub struct SparkApplicationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_scheduler_options: Option<BatchSchedulerConfiguration>,
     /// UI Service and Ingress settings.
-    #[serde(default, rename = "sparkUIOptions", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "sparkUIOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub spark_ui_options: Option<SparkUiConfiguration>,
     /// Extra driver Ingresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,7 +238,9 @@ pub struct RestartPolicy {
 }
 
 /// Restart policy.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema,
+)]
 pub enum RestartPolicyType {
     /// Never restart.
     #[default]
@@ -324,7 +330,11 @@ pub struct SparkUiConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_annotations: Option<BTreeMap<String, String>>,
     /// TLS of the UI Ingress.
-    #[serde(default, rename = "ingressTLS", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "ingressTLS",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "preserve_array")]
     pub ingress_tls: Option<Vec<IngressTLS>>,
 }
@@ -349,13 +359,21 @@ pub struct DriverIngressConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_labels: Option<BTreeMap<String, String>>,
     /// URL format of the Ingress, e.g. `{{$appName}}.example.com`.
-    #[serde(default, rename = "ingressURLFormat", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "ingressURLFormat",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ingress_url_format: Option<String>,
     /// Annotations of the Ingress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_annotations: Option<BTreeMap<String, String>>,
     /// TLS of the Ingress.
-    #[serde(default, rename = "ingressTLS", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "ingressTLS",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(schema_with = "preserve_array")]
     pub ingress_tls: Option<Vec<IngressTLS>>,
 }

@@ -16,7 +16,11 @@ pub struct SparkApplicationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spark_application_id: Option<String>,
     /// Unique id of the current submission.
-    #[serde(default, rename = "submissionID", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "submissionID",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub submission_id: Option<String>,
     /// When the last submission was attempted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,22 +54,42 @@ pub struct SparkApplicationStatus {
 #[serde(rename_all = "camelCase")]
 pub struct DriverInfo {
     /// Name of the UI Service.
-    #[serde(default, rename = "webUIServiceName", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "webUIServiceName",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub web_ui_service_name: Option<String>,
     /// Address of the UI.
-    #[serde(default, rename = "webUIAddress", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "webUIAddress",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub web_ui_address: Option<String>,
     /// HTTP port of the UI.
     #[serde(default, rename = "webUIPort", skip_serializing_if = "Option::is_none")]
     pub web_ui_port: Option<i32>,
     /// sparkop: HTTPS port of the UI.
-    #[serde(default, rename = "webUIHttpsPort", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "webUIHttpsPort",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub web_ui_https_port: Option<i32>,
     /// Name of the UI Ingress.
-    #[serde(default, rename = "webUIIngressName", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "webUIIngressName",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub web_ui_ingress_name: Option<String>,
     /// Address of the UI Ingress.
-    #[serde(default, rename = "webUIIngressAddress", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "webUIIngressAddress",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub web_ui_ingress_address: Option<String>,
     /// Name of the driver pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,7 +109,9 @@ pub struct ApplicationState {
 }
 
 /// States of the v1beta2 state machine.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema,
+)]
 pub enum ApplicationStateType {
     /// Not yet seen by the operator.
     #[default]

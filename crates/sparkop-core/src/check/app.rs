@@ -21,18 +21,35 @@ const MAX_SANE_INSTANCES: i32 = 10_000;
 
 pub(super) fn check_metadata(meta: &ObjectMeta, f: &mut Findings) {
     if let Some(name) = &meta.name {
-        name_rule(f, FieldPath::parse("metadata.name"), name, names::check_subdomain, r::INVALID_NAME, "application name");
+        name_rule(
+            f,
+            FieldPath::parse("metadata.name"),
+            name,
+            names::check_subdomain,
+            r::INVALID_NAME,
+            "application name",
+        );
         if name.len() > 63 - "-driver".len() && names::check_subdomain(name).is_ok() {
             f.warning(
                 r::INVALID_NAME,
                 FieldPath::parse("metadata.name"),
-                format!("{} characters is long: pod and Service names derived from it are truncated", name.len()),
+                format!(
+                    "{} characters is long: pod and Service names derived from it are truncated",
+                    name.len()
+                ),
                 Some("keep application names at most 56 characters".into()),
             );
         }
     }
     if let Some(ns) = &meta.namespace {
-        name_rule(f, FieldPath::parse("metadata.namespace"), ns, names::check_label, r::INVALID_NAME, "namespace");
+        name_rule(
+            f,
+            FieldPath::parse("metadata.namespace"),
+            ns,
+            names::check_label,
+            r::INVALID_NAME,
+            "namespace",
+        );
     }
 }
 
@@ -54,7 +71,12 @@ pub(super) fn name_rule(
             Some(format!("replace {value} with a real {what}")),
         ),
         Err(NameProblem::Invalid(why)) => {
-            f.error(rule, path, format!("{what} {value:?} is invalid: it {why}"), None);
+            f.error(
+                rule,
+                path,
+                format!("{what} {value:?} is invalid: it {why}"),
+                None,
+            );
         }
     }
 }
@@ -65,8 +87,10 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
     check_restart_policy(spec, base, f);
     check_references(spec, base, f);
     check_booleans(spec, base, f);
-    if matches!(spec.r#type, SparkApplicationType::Java | SparkApplicationType::Scala)
-        && spec.main_class.as_deref().is_none_or(str::is_empty)
+    if matches!(
+        spec.r#type,
+        SparkApplicationType::Java | SparkApplicationType::Scala
+    ) && spec.main_class.as_deref().is_none_or(str::is_empty)
     {
         f.error(
             r::MISSING_MAIN_CLASS,
@@ -152,9 +176,19 @@ fn check_roles(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findings) 
         let at = base.key(role.key);
         if let Some(c) = role.cores {
             if c < 1 {
-                f.error(r::BAD_CORES, at.key("cores"), format!("cores must be at least 1, not {c}"), None);
+                f.error(
+                    r::BAD_CORES,
+                    at.key("cores"),
+                    format!("cores must be at least 1, not {c}"),
+                    None,
+                );
             } else if c > MAX_SANE_CORES {
-                f.warning(r::BAD_CORES, at.key("cores"), format!("{c} cores per JVM is implausible"), None);
+                f.warning(
+                    r::BAD_CORES,
+                    at.key("cores"),
+                    format!("{c} cores per JVM is implausible"),
+                    None,
+                );
             }
         }
         if let Some(m) = role.memory {
@@ -163,32 +197,65 @@ fn check_roles(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findings) 
         if let Some(m) = role.memory_overhead {
             memory_rule(f, at.key("memoryOverhead"), m, false);
         }
-        for (field, value) in [("coreLimit", role.core_limit), ("coreRequest", role.core_request)] {
+        for (field, value) in [
+            ("coreLimit", role.core_limit),
+            ("coreRequest", role.core_request),
+        ] {
             if let Some(v) = value.filter(|v| !units::is_kubernetes_quantity(v)) {
-                f.error(r::BAD_QUANTITY, at.key(field), format!("{v:?} is not a Kubernetes quantity"), Some("use e.g. \"1\", \"500m\" or \"1.5\"".into()));
+                f.error(
+                    r::BAD_QUANTITY,
+                    at.key(field),
+                    format!("{v:?} is not a Kubernetes quantity"),
+                    Some("use e.g. \"1\", \"500m\" or \"1.5\"".into()),
+                );
             }
         }
         if let Some(v) = role.memory_limit {
             if !units::is_kubernetes_quantity(v) {
-                f.error(r::BAD_QUANTITY, at.key("memoryLimit"), format!("{v:?} is not a Kubernetes quantity"), Some("use e.g. \"1Gi\" or \"512Mi\"".into()));
+                f.error(
+                    r::BAD_QUANTITY,
+                    at.key("memoryLimit"),
+                    format!("{v:?} is not a Kubernetes quantity"),
+                    Some("use e.g. \"1Gi\" or \"512Mi\"".into()),
+                );
             } else if v.ends_with('m') {
                 f.error(
                     r::SPARK_NOTATION_IN_QUANTITY,
                     at.key("memoryLimit"),
-                    format!("{v:?} is a Kubernetes quantity here: {v} means {} thousandths of a byte", v.trim_end_matches('m')),
+                    format!(
+                        "{v:?} is a Kubernetes quantity here: {v} means {} thousandths of a byte",
+                        v.trim_end_matches('m')
+                    ),
                     Some(format!("write {}Mi for mebibytes", v.trim_end_matches('m'))),
                 );
             }
         }
         if let Some(sa) = role.service_account {
-            name_rule(f, at.key("serviceAccount"), sa, names::check_subdomain, r::INVALID_REFERENCE, "service account");
+            name_rule(
+                f,
+                at.key("serviceAccount"),
+                sa,
+                names::check_subdomain,
+                r::INVALID_REFERENCE,
+                "service account",
+            );
         }
     }
     if let Some(n) = e.instances {
         if n < 0 {
-            f.error(r::BAD_INSTANCES, base.key("executor").key("instances"), format!("instances must not be negative, not {n}"), None);
+            f.error(
+                r::BAD_INSTANCES,
+                base.key("executor").key("instances"),
+                format!("instances must not be negative, not {n}"),
+                None,
+            );
         } else if n > MAX_SANE_INSTANCES {
-            f.warning(r::BAD_INSTANCES, base.key("executor").key("instances"), format!("{n} executors is implausible"), None);
+            f.warning(
+                r::BAD_INSTANCES,
+                base.key("executor").key("instances"),
+                format!("{n} executors is implausible"),
+                None,
+            );
         }
     }
 }
@@ -198,13 +265,19 @@ fn memory_rule(f: &mut Findings, path: FieldPath, value: &str, heap: bool) {
         Ok(bytes) if heap && bytes < MIN_HEAP => f.error(
             r::MEMORY_TOO_SMALL,
             path,
-            format!("{value:?} is {}; Spark refuses to start with less than 450 MiB", units::human_bytes(bytes)),
+            format!(
+                "{value:?} is {}; Spark refuses to start with less than 450 MiB",
+                units::human_bytes(bytes)
+            ),
             Some("use at least \"512m\"".into()),
         ),
         Ok(bytes) if bytes > MAX_SANE_MEMORY => f.warning(
             r::ABSURD_MEMORY,
             path,
-            format!("{value:?} is {}, more than any node has", units::human_bytes(bytes)),
+            format!(
+                "{value:?} is {}, more than any node has",
+                units::human_bytes(bytes)
+            ),
             None,
         ),
         Ok(_) => {}
@@ -212,25 +285,58 @@ fn memory_rule(f: &mut Findings, path: FieldPath, value: &str, heap: bool) {
             let hint = match &e {
                 SizeError::KubernetesSuffix(_) => units::spark_notation_for(value)
                     .map(|s| format!("Spark writes this as {s:?} (m = MiB, g = GiB)")),
-                SizeError::Fraction => Some("use a smaller unit: \"1536m\" instead of \"1.5g\"".into()),
-                _ => Some("use Spark notation: a whole number with k, m, g or t, e.g. \"512m\"".into()),
+                SizeError::Fraction => {
+                    Some("use a smaller unit: \"1536m\" instead of \"1.5g\"".into())
+                }
+                _ => Some(
+                    "use Spark notation: a whole number with k, m, g or t, e.g. \"512m\"".into(),
+                ),
             };
-            f.error(r::BAD_MEMORY, path, format!("{value:?} is not a Spark size: {e}"), hint);
+            f.error(
+                r::BAD_MEMORY,
+                path,
+                format!("{value:?} is not a Spark size: {e}"),
+                hint,
+            );
         }
     }
 }
 
 fn check_restart_policy(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findings) {
-    let Some(p) = &spec.restart_policy else { return };
+    let Some(p) = &spec.restart_policy else {
+        return;
+    };
     let at = base.key("restartPolicy");
-    for (field, n) in [("onSubmissionFailureRetries", p.on_submission_failure_retries), ("onFailureRetries", p.on_failure_retries)] {
+    for (field, n) in [
+        (
+            "onSubmissionFailureRetries",
+            p.on_submission_failure_retries,
+        ),
+        ("onFailureRetries", p.on_failure_retries),
+    ] {
         if let Some(n) = n.filter(|n| *n < 0) {
-            f.error(r::BAD_RESTART_POLICY, at.key(field), format!("must not be negative, not {n}"), None);
+            f.error(
+                r::BAD_RESTART_POLICY,
+                at.key(field),
+                format!("must not be negative, not {n}"),
+                None,
+            );
         }
     }
-    for (field, n) in [("onSubmissionFailureRetryInterval", p.on_submission_failure_retry_interval), ("onFailureRetryInterval", p.on_failure_retry_interval)] {
+    for (field, n) in [
+        (
+            "onSubmissionFailureRetryInterval",
+            p.on_submission_failure_retry_interval,
+        ),
+        ("onFailureRetryInterval", p.on_failure_retry_interval),
+    ] {
         if let Some(n) = n.filter(|n| *n < 1) {
-            f.error(r::BAD_RESTART_POLICY, at.key(field), format!("must be at least 1 second, not {n}"), None);
+            f.error(
+                r::BAD_RESTART_POLICY,
+                at.key(field),
+                format!("must be at least 1 second, not {n}"),
+                None,
+            );
         }
     }
     if p.r#type == RestartPolicyType::Never
@@ -254,43 +360,112 @@ fn check_references(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
         let path = base.key("sparkConf").key(key);
         match split_secret_key_ref(value) {
             Some((name, secret_key)) => {
-                name_rule(f, path.clone(), name, names::check_subdomain, r::INVALID_REFERENCE, "Secret name");
-                name_rule(f, path, secret_key, names::check_data_key, r::INVALID_REFERENCE, "Secret key");
+                name_rule(
+                    f,
+                    path.clone(),
+                    name,
+                    names::check_subdomain,
+                    r::INVALID_REFERENCE,
+                    "Secret name",
+                );
+                name_rule(
+                    f,
+                    path,
+                    secret_key,
+                    names::check_data_key,
+                    r::INVALID_REFERENCE,
+                    "Secret key",
+                );
             }
             None => f.error(
                 r::BAD_SECRET_KEY_REF,
                 path,
                 format!("{value:?} is not of the form secret-name:key"),
-                Some("write the Secret's name and the key inside it, e.g. \"spark-secret:secret\"".into()),
+                Some(
+                    "write the Secret's name and the key inside it, e.g. \"spark-secret:secret\""
+                        .into(),
+                ),
             ),
         }
     }
-    let pods = [("driver", &spec.driver.secrets, &spec.driver.config_maps), ("executor", &spec.executor.secrets, &spec.executor.config_maps)];
+    let pods = [
+        ("driver", &spec.driver.secrets, &spec.driver.config_maps),
+        (
+            "executor",
+            &spec.executor.secrets,
+            &spec.executor.config_maps,
+        ),
+    ];
     for (role, secrets, config_maps) in pods {
         for (i, s) in secrets.iter().flatten().enumerate() {
-            name_rule(f, base.key(role).key("secrets").index(i).key("name"), &s.name, names::check_subdomain, r::INVALID_REFERENCE, "Secret name");
+            name_rule(
+                f,
+                base.key(role).key("secrets").index(i).key("name"),
+                &s.name,
+                names::check_subdomain,
+                r::INVALID_REFERENCE,
+                "Secret name",
+            );
         }
         for (i, c) in config_maps.iter().flatten().enumerate() {
-            name_rule(f, base.key(role).key("configMaps").index(i).key("name"), &c.name, names::check_subdomain, r::INVALID_REFERENCE, "ConfigMap name");
+            name_rule(
+                f,
+                base.key(role).key("configMaps").index(i).key("name"),
+                &c.name,
+                names::check_subdomain,
+                r::INVALID_REFERENCE,
+                "ConfigMap name",
+            );
         }
     }
-    for (field, value) in [("sparkConfigMap", &spec.spark_config_map), ("hadoopConfigMap", &spec.hadoop_config_map)] {
+    for (field, value) in [
+        ("sparkConfigMap", &spec.spark_config_map),
+        ("hadoopConfigMap", &spec.hadoop_config_map),
+    ] {
         if let Some(v) = value {
-            name_rule(f, base.key(field), v, names::check_subdomain, r::INVALID_REFERENCE, "ConfigMap name");
+            name_rule(
+                f,
+                base.key(field),
+                v,
+                names::check_subdomain,
+                r::INVALID_REFERENCE,
+                "ConfigMap name",
+            );
         }
     }
-    if let Some(r) = spec.security.as_ref().and_then(|s| s.authentication.as_ref()).and_then(|a| a.secret.as_ref()) {
+    if let Some(r) = spec
+        .security
+        .as_ref()
+        .and_then(|s| s.authentication.as_ref())
+        .and_then(|a| a.secret.as_ref())
+    {
         let at = base.key("security").key("authentication").key("secret");
-        name_rule(f, at.key("secretName"), &r.secret_name, names::check_subdomain, r::INVALID_REFERENCE, "Secret name");
-        name_rule(f, at.key("key"), &r.key, names::check_data_key, r::INVALID_REFERENCE, "Secret key");
+        name_rule(
+            f,
+            at.key("secretName"),
+            &r.secret_name,
+            names::check_subdomain,
+            r::INVALID_REFERENCE,
+            "Secret name",
+        );
+        name_rule(
+            f,
+            at.key("key"),
+            &r.key,
+            names::check_data_key,
+            r::INVALID_REFERENCE,
+            "Secret key",
+        );
     }
 }
 
 fn check_booleans(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findings) {
     let conf = Conf::new(spec);
     for (key, _) in conf.iter() {
-        let boolean = key.ends_with(".enabled") || key == sparkop_api::conf_keys::AUTHENTICATE
-            || key == sparkop_api::conf_keys::SASL_ENCRYPTION || key == sparkop_api::conf_keys::SASL_FALLBACK;
+        let boolean = key.ends_with(".enabled")
+            || key == sparkop_api::conf_keys::AUTHENTICATE
+            || key == sparkop_api::conf_keys::SASL_ENCRYPTION
+            || key == sparkop_api::conf_keys::SASL_FALLBACK;
         if boolean && conf.bool(key) == ConfBool::Invalid {
             f.error(
                 r::BAD_BOOLEAN,

@@ -21,7 +21,11 @@ pub fn check_object(object: &Object) -> Vec<Diagnostic> {
         Object::ScheduledSparkApplication(app) => {
             let mut f = Findings::default();
             app::check_metadata(&app.metadata, &mut f);
-            check_spec(&app.spec.template, &FieldPath::parse("spec.template"), &mut f);
+            check_spec(
+                &app.spec.template,
+                &FieldPath::parse("spec.template"),
+                &mut f,
+            );
             f.0
         }
         Object::Secret(_) | Object::ConfigMap(_) => Vec::new(),
@@ -52,15 +56,33 @@ impl Findings {
         self.0.push(d);
     }
 
-    fn error(&mut self, rule: &'static str, path: FieldPath, message: impl Into<String>, hint: impl Into<Option<String>>) {
+    fn error(
+        &mut self,
+        rule: &'static str,
+        path: FieldPath,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) {
         self.push(rule, Severity::Error, path, message, hint.into());
     }
 
-    fn warning(&mut self, rule: &'static str, path: FieldPath, message: impl Into<String>, hint: impl Into<Option<String>>) {
+    fn warning(
+        &mut self,
+        rule: &'static str,
+        path: FieldPath,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) {
         self.push(rule, Severity::Warning, path, message, hint.into());
     }
 
-    fn info(&mut self, rule: &'static str, path: FieldPath, message: impl Into<String>, hint: impl Into<Option<String>>) {
+    fn info(
+        &mut self,
+        rule: &'static str,
+        path: FieldPath,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) {
         self.push(rule, Severity::Info, path, message, hint.into());
     }
 }

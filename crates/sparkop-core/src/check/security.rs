@@ -23,13 +23,17 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
     let crypto_on = conf.bool(keys::NETWORK_CRYPTO_ENABLED) == ConfBool::True;
     let sasl_on = conf.bool(keys::SASL_ENCRYPTION) == ConfBool::True;
     if crypto_on || sasl_on {
-        let key = if crypto_on { keys::NETWORK_CRYPTO_ENABLED } else { keys::SASL_ENCRYPTION };
+        let key = if crypto_on {
+            keys::NETWORK_CRYPTO_ENABLED
+        } else {
+            keys::SASL_ENCRYPTION
+        };
         match conf.bool(keys::AUTHENTICATE) {
             ConfBool::True => {}
             ConfBool::False => f.error(
                 r::ENCRYPTION_WITHOUT_AUTH,
                 sc(key),
-                format!("encryption is requested but spark.authenticate is \"false\"; Spark then encrypts nothing"),
+                "encryption is requested but spark.authenticate is \"false\"; Spark then encrypts nothing",
                 Some("set spark.authenticate: \"true\" (or remove both to get sparkop's secure default)".into()),
             ),
             _ => f.error(
@@ -41,7 +45,8 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
         }
     }
     if auth_explicit == Some(false)
-        && mode_explicit.is_some_and(|m| !matches!(m, EncryptionMode::Auto | EncryptionMode::Disabled))
+        && mode_explicit
+            .is_some_and(|m| !matches!(m, EncryptionMode::Auto | EncryptionMode::Disabled))
     {
         f.error(
             r::ENCRYPTION_WITHOUT_AUTH,
@@ -68,7 +73,11 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
 
     // Rule 6: explicit opt-outs are recorded.
     if !p.authentication {
-        let path = if auth_explicit == Some(false) { sec.key("authentication").key("enabled") } else { sc(keys::AUTHENTICATE) };
+        let path = if auth_explicit == Some(false) {
+            sec.key("authentication").key("enabled")
+        } else {
+            sc(keys::AUTHENTICATE)
+        };
         f.warning(
             r::AUTH_DISABLED,
             path,
@@ -77,19 +86,43 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
         );
     }
     if p.authentication && mode_explicit == Some(EncryptionMode::Disabled) {
-        f.warning(r::ENCRYPTION_DISABLED, sec.key("encryption").key("mode"), "RPC encryption is turned off", None);
+        f.warning(
+            r::ENCRYPTION_DISABLED,
+            sec.key("encryption").key("mode"),
+            "RPC encryption is turned off",
+            None,
+        );
     }
     if !p.ui_tls {
-        let path = match security.ui.as_ref().and_then(|u| u.tls.as_ref()).and_then(|t| t.enabled) {
+        let path = match security
+            .ui
+            .as_ref()
+            .and_then(|u| u.tls.as_ref())
+            .and_then(|t| t.enabled)
+        {
             Some(false) => sec.key("ui").key("tls").key("enabled"),
             _ if conf.bool(keys::SSL_UI_ENABLED) == ConfBool::False => sc(keys::SSL_UI_ENABLED),
             _ => sc(keys::SSL_ENABLED),
         };
-        f.warning(r::UI_TLS_DISABLED, path, "the web UI is served over plain HTTP", Some("remove the opt-out; sparkop generates a keystore per application".into()));
+        f.warning(
+            r::UI_TLS_DISABLED,
+            path,
+            "the web UI is served over plain HTTP",
+            Some("remove the opt-out; sparkop generates a keystore per application".into()),
+        );
     }
     if !p.io_encryption {
-        let path = if security.io_encryption == Some(false) { sec.key("ioEncryption") } else { sc(keys::IO_ENCRYPTION) };
-        f.warning(r::IO_ENCRYPTION_DISABLED, path, "shuffle and spill files are written unencrypted", None);
+        let path = if security.io_encryption == Some(false) {
+            sec.key("ioEncryption")
+        } else {
+            sc(keys::IO_ENCRYPTION)
+        };
+        f.warning(
+            r::IO_ENCRYPTION_DISABLED,
+            path,
+            "shuffle and spill files are written unencrypted",
+            None,
+        );
     }
     if conf.bool(keys::SASL_FALLBACK) == ConfBool::True {
         f.warning(
@@ -100,15 +133,26 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
         );
     }
     if p.ui_tls && p.ui_min_tls == TlsVersion::V1_2 {
-        let path = match security.ui.as_ref().and_then(|u| u.tls.as_ref()).and_then(|t| t.min_version) {
+        let path = match security
+            .ui
+            .as_ref()
+            .and_then(|u| u.tls.as_ref())
+            .and_then(|t| t.min_version)
+        {
             Some(_) => sec.key("ui").key("tls").key("minVersion"),
             None => sc(keys::SSL_PROTOCOL),
         };
-        f.warning(r::TLS_12_ALLOWED, path, "the web UI accepts TLS 1.2", Some("use TLS 1.3 only (sparkop's default)".into()));
+        f.warning(
+            r::TLS_12_ALLOWED,
+            path,
+            "the web UI accepts TLS 1.2",
+            Some("use TLS 1.3 only (sparkop's default)".into()),
+        );
     }
 
     // Contradictions between spec.security and sparkConf name both places.
-    if let (Some(explicit), ConfBool::True | ConfBool::False) = (auth_explicit, conf.bool(keys::AUTHENTICATE))
+    if let (Some(explicit), ConfBool::True | ConfBool::False) =
+        (auth_explicit, conf.bool(keys::AUTHENTICATE))
         && conf.bool(keys::AUTHENTICATE).known() != Some(explicit)
     {
         f.error(
@@ -124,7 +168,9 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
             f.error(
                 r::CONTRADICTION,
                 sec.key("encryption").key("mode"),
-                format!("is {mode:?}, but sparkConf[\"spark.network.crypto.cipher\"] is {cipher:?}"),
+                format!(
+                    "is {mode:?}, but sparkConf[\"spark.network.crypto.cipher\"] is {cipher:?}"
+                ),
                 Some("remove one of the two settings".into()),
             );
         }
@@ -140,7 +186,7 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
                 Some(if key.starts_with(keys::AUTHENTICATE_SECRET) {
                     "reference a Secret in spec.security.authentication.secret instead".into()
                 } else {
-                    format!("keep it in a Secret and write \"${{env:VAR}}\" here, with VAR set from the Secret by secretKeyRef")
+                    "keep it in a Secret and write \"${env:VAR}\" here, with VAR set from the Secret by secretKeyRef".into()
                 }),
             );
         }
@@ -156,7 +202,11 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
 
     // Literal secrets in pod environment values.
     for role in ["driver", "executor"] {
-        let env = if role == "driver" { &spec.driver.env } else { &spec.executor.env };
+        let env = if role == "driver" {
+            &spec.driver.env
+        } else {
+            &spec.executor.env
+        };
         for (i, var) in env.iter().flatten().enumerate() {
             if var.value.as_deref().is_some_and(|v| !v.is_empty())
                 && keys::is_secret_env_name(&var.name)
@@ -164,7 +214,10 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
                 f.error(
                     r::LITERAL_ENV_SECRET,
                     base.key(role).key("env").index(i).key("value"),
-                    format!("environment variable {} looks secret but has a literal value (hidden)", var.name),
+                    format!(
+                        "environment variable {} looks secret but has a literal value (hidden)",
+                        var.name
+                    ),
                     Some("use valueFrom.secretKeyRef".into()),
                 );
             }
@@ -172,10 +225,22 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
     }
 
     // The guide's SPARK_AUTHENTICATE_SECRET convention.
-    let driver_ref = conf.get(&format!("{}{}", keys::DRIVER_SECRET_KEY_REF, keys::GUIDE_SECRET_ENV));
-    let executor_ref = conf.get(&format!("{}{}", keys::EXECUTOR_SECRET_KEY_REF, keys::GUIDE_SECRET_ENV));
+    let driver_ref = conf.get(&format!(
+        "{}{}",
+        keys::DRIVER_SECRET_KEY_REF,
+        keys::GUIDE_SECRET_ENV
+    ));
+    let executor_ref = conf.get(&format!(
+        "{}{}",
+        keys::EXECUTOR_SECRET_KEY_REF,
+        keys::GUIDE_SECRET_ENV
+    ));
     if driver_ref.is_some() || executor_ref.is_some() {
-        let path = sc(&format!("{}{}", keys::DRIVER_SECRET_KEY_REF, keys::GUIDE_SECRET_ENV));
+        let path = sc(&format!(
+            "{}{}",
+            keys::DRIVER_SECRET_KEY_REF,
+            keys::GUIDE_SECRET_ENV
+        ));
         if driver_ref != executor_ref {
             f.error(
                 r::GUIDE_SECRET_CONVENTION,
@@ -197,13 +262,28 @@ pub(super) fn check(spec: &SparkApplicationSpec, base: &FieldPath, f: &mut Findi
     check_version_rules(spec, base, &p, f);
 }
 
-fn check_version_rules(spec: &SparkApplicationSpec, base: &FieldPath, p: &posture::Posture, f: &mut Findings) {
+fn check_version_rules(
+    spec: &SparkApplicationSpec,
+    base: &FieldPath,
+    p: &posture::Posture,
+    f: &mut Findings,
+) {
     let Some(v) = p.version else { return };
-    let at = if SparkVersionSource::Declared == source(spec) { base.key("sparkVersion") } else { base.key("image") };
+    let at = if SparkVersionSource::Declared == source(spec) {
+        base.key("sparkVersion")
+    } else {
+        base.key("image")
+    };
     if v.has_broken_key_exchange() {
-        let msg = format!("Spark {v} uses an RPC key exchange that lets an attacker recover the session key (CVE-2021-38296)");
+        let msg = format!(
+            "Spark {v} uses an RPC key exchange that lets an attacker recover the session key (CVE-2021-38296)"
+        );
         let hint = Some("upgrade to Spark 3.5.9 or 4.x (3.1.3 is the first fixed release)".into());
-        if p.authentication { f.error(r::CVE_2021_38296, at.clone(), msg, hint) } else { f.warning(r::CVE_2021_38296, at.clone(), msg, hint) }
+        if p.authentication {
+            f.error(r::CVE_2021_38296, at.clone(), msg, hint)
+        } else {
+            f.warning(r::CVE_2021_38296, at.clone(), msg, hint)
+        }
     } else if !v.offers_gcm() && p.cipher == Cipher::AesCtr {
         f.warning(
             r::CVE_2025_55039,
@@ -213,7 +293,11 @@ fn check_version_rules(spec: &SparkApplicationSpec, base: &FieldPath, p: &postur
         );
     }
     if p.cipher == Cipher::AesGcm && !v.gcm_usable() {
-        let why = if v.has_broken_gcm() { "is broken (only the first message decrypts)" } else { "does not exist" };
+        let why = if v.has_broken_gcm() {
+            "is broken (only the first message decrypts)"
+        } else {
+            "does not exist"
+        };
         f.error(
             r::GCM_BROKEN,
             at.clone(),
@@ -222,7 +306,12 @@ fn check_version_rules(spec: &SparkApplicationSpec, base: &FieldPath, p: &postur
         );
     }
     if p.cipher == Cipher::Tls && !v.offers_rpc_tls() {
-        f.error(r::RPC_TLS_UNAVAILABLE, at, format!("RPC over TLS needs Spark 4, not {v}"), Some("use encryption mode Auto".into()));
+        f.error(
+            r::RPC_TLS_UNAVAILABLE,
+            at,
+            format!("RPC over TLS needs Spark 4, not {v}"),
+            Some("use encryption mode Auto".into()),
+        );
     }
 }
 

@@ -1,0 +1,199 @@
+//! The `sparkop` binary as users run it.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn sparkop() -> Command {
+    let mut c = Command::cargo_bin("sparkop").expect("binary");
+    c.current_dir(root()).env("NO_COLOR", "1");
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = sparkop().args(args).output().expect("runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn guide_auth_manifest_gets_located_placeholder_errors() {
+    let (code, out) = run(&["lint", "tests/fixtures/guide/auth-encryption.yaml"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[SPK-NAME-003]: metadata.namespace: <namespace> is a placeholder"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--> tests/fixtures/guide/auth-encryption.yaml:5:14"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--> tests/fixtures/guide/auth-encryption.yaml:32:21"),
+        "{out}"
+    );
+    assert!(
+        out.contains("5 |   namespace: <namespace>\n  |              ^^^^^^^^^^^"),
+        "{out}"
+    );
+    assert!(out.contains("3 error(s), 0 warning(s), 1 info"), "{out}");
+}
+
+#[test]
+fn guide_tls_manifest_is_unusable_with_a_located_trailing_comma() {
+    let (code, out) = run(&["lint", "tests/fixtures/guide/ui-tls.yaml"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("error[SPK-YAML-001]: trailing comma after a value\n  --> tests/fixtures/guide/ui-tls.yaml:10:35"), "{out}");
+    assert!(
+        out.contains("delete the `,` at the end of the line"),
+        "{out}"
+    );
+}
+
+#[test]
+fn examples_are_clean() {
+    let (code, out) = run(&["lint", "examples/"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("3 file(s), 3 object(s): 0 error(s), 0 warning(s)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn json_output_is_machine_readable() {
+    let (code, out) = run(&[
+        "lint",
+        "--output",
+        "json",
+        "tests/fixtures/guide/auth-encryption.yaml",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["summary"]["errors"], 3);
+    let first = &v["diagnostics"][0];
+    assert_eq!(first["rule"], "SPK-NAME-003");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["path"], "metadata.namespace");
+    assert_eq!(first["location"]["line"], 5);
+    assert_eq!(first["location"]["column"], 14);
+    assert_eq!(
+        v["files"][0]["objects"][0],
+        "SparkApplication/spark-rpc-auth-enctryption-app"
+    );
+}
+
+#[test]
+fn unusable_inputs_exit_2() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "").expect("write");
+    let binary = dir.path().join("bin.yaml");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 255]).expect("write");
+    for f in [empty, binary, dir.path().join("missing.yaml")] {
+        let (code, out) = run(&["lint", f.to_str().expect("utf8")]);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains("error[SPK-YAML-00"), "{out}");
+        assert!(!out.contains("panicked"), "{out}");
+    }
+}
+
+#[test]
+fn no_secret_value_reaches_any_output() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("leaky.yaml");
+    let values = ["Hunter2Secret", "SwordfishPw", "NotBase64!!Value"];
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata: {{name: leaky}}
+spec:
+  type: Python
+  sparkVersion: \"4.3.0\"
+  mainApplicationFile: local:///app.py
+  sparkConf:
+    spark.authenticate.secret: {}
+  driver:
+    env: [{{name: DB_PASSWORD, value: {}}}]
+  executor: {{}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: s}}
+data:
+  pw: {}
+",
+            values[0], values[1], values[2]
+        ),
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf8");
+    for output in ["human", "json"] {
+        let (code, out) = run(&["lint", "--output", output, path]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("SPK-SEC-003")
+                && out.contains("SPK-SEC-014")
+                && out.contains("SPK-OBJ-006"),
+            "{out}"
+        );
+        for v in values {
+            assert!(!out.contains(v), "{v} leaked in {output} output:\n{out}");
+        }
+        if output == "human" {
+            assert!(out.contains("spark.authenticate.secret: ******"), "{out}");
+        }
+    }
+}
+
+#[test]
+fn crd_output_matches_the_committed_file_and_stays_small() {
+    let (code, out) = run(&["crd"]);
+    assert_eq!(code, 0);
+    let committed = std::fs::read_to_string(root().join("deploy/crds/sparkop-crds.yaml"))
+        .expect("committed CRDs");
+    assert!(
+        out == committed,
+        "deploy/crds/sparkop-crds.yaml is stale: run `sparkop crd > deploy/crds/sparkop-crds.yaml`"
+    );
+    assert!(out.len() < 300 * 1024, "CRDs are {} bytes", out.len());
+    assert!(out.contains("x-kubernetes-validations"));
+}
+
+#[test]
+fn version_help_and_completions() {
+    let (code, out) = run(&["version"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("sparkop 0.1.0 (API sparkoperator.k8s.io/v1beta2)"),
+        "{out}"
+    );
+    let (code, out) = run(&["lint", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit status"), "{out}");
+    let (code, out) = run(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("_sparkop()"), "{out}");
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    let out = sparkop()
+        .args(["lint", "-"])
+        .write_stdin(std::fs::read(root().join("examples/secure-pi.yaml")).expect("example"))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
