@@ -183,7 +183,7 @@ pub fn load_str(name: &str, text: &str, opts: LoadOptions) -> Loaded {
     let lines = LineIndex::new(text);
     let parsed = yaml::parse(text, &lines);
     for (_, node) in &parsed.documents {
-        sensitive_spans(node, &FieldPath::root(), &mut out.sensitive);
+        sensitive_spans(node, node, &FieldPath::root(), &mut out.sensitive);
     }
     out.mask_all_values = parsed.error.is_some() && text.contains("Secret");
     for (index, node) in parsed.documents {
@@ -392,7 +392,7 @@ impl Ctx<'_> {
             .at(shown)
             .located(self.doc().locate(&path, Anchor::Key));
         }
-        let sensitive = is_sensitive(&path);
+        let sensitive = is_secret_field(self.node, &path);
         let message = if sensitive {
             format!("{path}: invalid value (hidden: this field holds a secret)")
         } else {
@@ -477,34 +477,43 @@ fn unknown_fields(source: &Value, typed: &Value, path: &FieldPath, out: &mut Vec
     }
 }
 
-/// Collects the spans of secret values: Secret (and ConfigMap) data, secret `sparkConf` keys,
-/// and values of secret-looking environment variables.
-fn sensitive_spans(node: &Node, path: &FieldPath, out: &mut Vec<Range<usize>>) {
+/// Collects the spans of secret values (see [`is_secret_field`]).
+fn sensitive_spans(root: &Node, node: &Node, path: &FieldPath, out: &mut Vec<Range<usize>>) {
     match &node.kind {
         NodeKind::Scalar(..) => {
-            if is_sensitive(path) {
+            if is_secret_field(root, path) {
                 out.push(node.span.start.offset..node.span.end);
             }
         }
         NodeKind::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
-                sensitive_spans(item, &path.index(i), out);
+                sensitive_spans(root, item, &path.index(i), out);
             }
         }
         NodeKind::Map(entries) => {
-            let secret_env = node
-                .get("name")
-                .and_then(Node::as_str)
-                .is_some_and(conf_keys::is_secret_env_name);
             for (k, v) in entries {
-                let key = k.as_str().unwrap_or_default();
-                if secret_env && key == "value" {
-                    out.push(v.span.start.offset..v.span.end);
-                }
-                sensitive_spans(v, &path.key(key), out);
+                sensitive_spans(root, v, &path.key(k.as_str().unwrap_or_default()), out);
             }
         }
     }
+}
+
+/// Whether the field at `path` of the document `root` holds a secret value: Secret (and
+/// ConfigMap) data, secret `sparkConf` keys, or the `value` of a secret-looking environment
+/// variable.
+pub fn is_secret_field(root: &Node, path: &FieldPath) -> bool {
+    if is_sensitive(path) {
+        return true;
+    }
+    path.last_key() == Some("value")
+        && path.parent().is_some_and(|parent| {
+            let (node, found, _) = root.walk(&parent);
+            found
+                && node
+                    .get("name")
+                    .and_then(Node::as_str)
+                    .is_some_and(conf_keys::is_secret_env_name)
+        })
 }
 
 /// Whether a field holds a secret value, so diagnostics must not show it.

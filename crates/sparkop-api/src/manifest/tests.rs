@@ -197,6 +197,24 @@ fn secret_literals_in_wrongly_typed_fields_are_hidden() {
 }
 
 #[test]
+fn wrongly_typed_secret_env_values_are_hidden() {
+    let text = APP.replace(
+        "    cores: 1\n",
+        "    cores: 1\n    env: [{name: DB_PASSWORD, value: 13572468}]\n",
+    );
+    let l = load(&text);
+    assert_eq!(l.diagnostics.len(), 1, "{:#?}", l.diagnostics);
+    assert!(
+        l.diagnostics[0].message.contains("hidden"),
+        "{}",
+        l.diagnostics[0].message
+    );
+    assert!(!format!("{:?}", l.diagnostics).contains("13572468"));
+    let start = text.find("13572468").expect("value");
+    assert!(l.sensitive.iter().any(|r| r.contains(&start)));
+}
+
+#[test]
 fn missing_required_fields_point_at_the_parent() {
     let l = load(&APP.replace("  sparkVersion: \"4.3.0\"\n", ""));
     let d = &l.diagnostics[0];
