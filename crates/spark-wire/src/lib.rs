@@ -19,3 +19,6 @@ pub mod message;
 pub mod random;
 
 pub use error::{AuthError, FrameError, InvalidMessage, Side};
+
+#[cfg(feature = "tokio")]
+pub mod net;

@@ -116,6 +116,63 @@ mod fuzz {
     use proptest::prelude::*;
 
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn gcm_round_trips_any_size_and_split(len in 0usize..80_000, chunk in 1usize..40_000, v2 in any::<bool>()) {
+            let (c, s) = pair(if v2 { EngineVersion::V2 } else { EngineVersion::V1 });
+            let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let wire = GcmSealer::new(&c).seal(&plain, &mut OsRandom);
+            prop_assert_eq!(wire.len(), gcm_message_len(c.key.len(), len));
+            let mut o = GcmOpener::new(&s, 1 << 20);
+            let mut got = Vec::new();
+            for piece in wire.chunks(chunk) {
+                o.push(piece);
+                while let Some(p) = o.open_next().expect("decrypts") {
+                    got.extend(p);
+                }
+            }
+            prop_assert!(got == plain);
+        }
+
+        #[test]
+        fn gcm_tampering_never_yields_forged_plaintext(len in 1usize..70_000, at in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let (c, s) = pair(EngineVersion::V2);
+            let plain: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            let mut wire = GcmSealer::new(&c).seal(&plain, &mut OsRandom);
+            let i = at.index(wire.len());
+            wire[i] ^= 1 << bit;
+            let mut o = GcmOpener::new(&s, 1 << 20);
+            o.push(&wire);
+            let mut got = Vec::new();
+            let mut failed = false;
+            loop {
+                match o.open_next() {
+                    Ok(Some(p)) => got.extend(p),
+                    Ok(None) => break,
+                    Err(_) => { failed = true; break; }
+                }
+            }
+            prop_assert!(got.len() < plain.len(), "a tampered message decrypted completely");
+            prop_assert!(plain.starts_with(&got), "forged plaintext");
+            prop_assert!(failed || got.len() < plain.len());
+        }
+
+        #[test]
+        fn ctr_round_trips_any_split(len in 0usize..50_000, chunk in 1usize..5_000) {
+            let (c, s) = pair(EngineVersion::V1);
+            let (mut enc, _) = ctr_pair(&c);
+            let (_, mut dec) = ctr_pair(&s);
+            let plain: Vec<u8> = (0..len).map(|i| (i % 249) as u8).collect();
+            let mut wire = plain.clone();
+            for piece in wire.chunks_mut(chunk) {
+                enc.apply(piece);
+            }
+            for piece in wire.chunks_mut(chunk.div_ceil(2)) {
+                dec.apply(piece);
+            }
+            prop_assert!(wire == plain);
+        }
         #[test]
         fn opener_never_panics(data in proptest::collection::vec(any::<u8>(), 0..400)) {
             let (_, s) = pair(EngineVersion::V2);

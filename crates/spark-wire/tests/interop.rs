@@ -1,0 +1,363 @@
+//! spark-wire against real Spark JVMs (Spark's own network-common classes from PyPI `pyspark`).
+//!
+//! The jars come from `scripts/provision-spark VERSION` (run by `scripts/test-all`); the Java
+//! fixture `tests/interop/WireFixture.java` is compiled with `javac` at test time. Without the
+//! jars these tests say so and pass, unless `SPARKOP_REQUIRE_INTEROP=1` (set by test-all), which
+//! makes missing jars a failure.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use spark_wire::auth::EngineVersion;
+use spark_wire::net::{self, CipherKind, Handler, NetError, Options, Security, Server};
+use zeroize::Zeroizing;
+
+const VERSIONS: &[&str] = &["4.3.0", "3.5.9"];
+const SECRET: &str = "5f0c6f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2";
+
+fn jars(version: &str) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(format!("SPARKOP_SPARK_JARS_{}", version.replace('.', "_")))
+    {
+        return Some(PathBuf::from(dir)).filter(|d| d.is_dir());
+    }
+    let cache = match std::env::var_os("SPARKOP_CACHE") {
+        Some(c) => PathBuf::from(c),
+        None => Path::new(&std::env::var_os("HOME")?).join(".cache/sparkop"),
+    };
+    let root = cache.join("spark").join(version);
+    // `.complete` is written by scripts/provision-spark once extraction has finished.
+    root.join(".complete").exists().then(|| root.join("jars"))
+}
+
+/// The versions available here; fails if interop is required and one is missing.
+fn versions() -> Vec<&'static str> {
+    let required = std::env::var("SPARKOP_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let mut out = Vec::new();
+    for v in VERSIONS {
+        match jars(v) {
+            Some(_) => out.push(*v),
+            None if required => panic!("Spark {v} jars missing: run scripts/provision-spark {v}"),
+            None => {
+                eprintln!("interop: Spark {v} jars not provisioned; skipped (run scripts/test-all)")
+            }
+        }
+    }
+    out
+}
+
+struct Fixture {
+    classes: tempfile::TempDir,
+    secret_dir: tempfile::TempDir,
+}
+
+fn fixture(version: &str) -> &'static Fixture {
+    static CACHE: OnceLock<Mutex<Vec<(String, &'static Fixture)>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    let mut guard = cache.lock().expect("lock");
+    if let Some((_, f)) = guard.iter().find(|(v, _)| v == version) {
+        return f;
+    }
+    let classes = tempfile::tempdir().expect("tmp");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/WireFixture.java");
+    let cp = format!("{}/*", jars(version).expect("jars").display());
+    let status = Command::new("javac")
+        .args(["-cp", &cp, "-d"])
+        .arg(classes.path())
+        .arg(&src)
+        .status()
+        .expect("javac runs");
+    assert!(status.success(), "javac failed");
+    let secret_dir = tempfile::tempdir().expect("tmp");
+    for (name, value) in [("right", SECRET), ("wrong", "not-the-secret")] {
+        std::fs::write(secret_dir.path().join(name), value).expect("secret file");
+    }
+    let f: &'static Fixture = Box::leak(Box::new(Fixture {
+        classes,
+        secret_dir,
+    }));
+    guard.push((version.to_owned(), f));
+    f
+}
+
+/// A JVM started by a test; killed by PID when dropped.
+struct Jvm(Child);
+
+impl Drop for Jvm {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn java(version: &str, args: &[String]) -> Command {
+    let f = fixture(version);
+    let cp = format!(
+        "{}:{}/*",
+        f.classes.path().display(),
+        jars(version).expect("jars").display()
+    );
+    let mut c = Command::new("java");
+    c.env("SPARK_LOCAL_IP", "127.0.0.1")
+        .args(["-Xmx256m", "-cp", &cp, "WireFixture"])
+        .args(args);
+    c
+}
+
+fn engine_arg(v: EngineVersion) -> String {
+    if v == EngineVersion::V1 {
+        "1".into()
+    } else {
+        "2".into()
+    }
+}
+
+fn cipher_arg(c: CipherKind) -> String {
+    if c == CipherKind::AesGcm {
+        "gcm".into()
+    } else {
+        "ctr".into()
+    }
+}
+
+fn start_jvm_server(version: &str, engine: EngineVersion, cipher: CipherKind) -> (Jvm, SocketAddr) {
+    let secret = fixture(version).secret_dir.path().join("right");
+    let args = vec![
+        "server".into(),
+        engine_arg(engine),
+        cipher_arg(cipher),
+        secret.display().to_string(),
+    ];
+    let mut child = java(version, &args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("java");
+    let stdout = child.stdout.take().expect("stdout");
+    let jvm = Jvm(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(p) = line.strip_prefix("PORT ") {
+                let _ = tx.send(p.trim().parse::<u16>().ok());
+                return;
+            }
+        }
+        let _ = tx.send(None);
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(60))
+        .ok()
+        .flatten()
+        .expect("the JVM server printed its port");
+    (jvm, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+fn run_jvm_client(
+    version: &str,
+    addr: SocketAddr,
+    engine: EngineVersion,
+    cipher: CipherKind,
+    secret: &str,
+    sizes: &str,
+    concurrent: Option<u32>,
+) -> (bool, String) {
+    let secret = fixture(version).secret_dir.path().join(secret);
+    let mut args = vec![
+        "client".into(),
+        addr.port().to_string(),
+        engine_arg(engine),
+        cipher_arg(cipher),
+        secret.display().to_string(),
+        "sparkSaslUser".into(),
+        sizes.into(),
+    ];
+    args.extend(concurrent.map(|n| n.to_string()));
+    let child = java(version, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("java");
+    let out = child.wait_with_output().expect("client finishes");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn security(secret: &str, version: EngineVersion, cipher: CipherKind) -> Security {
+    Security {
+        secret: Zeroizing::new(secret.as_bytes().to_vec()),
+        version,
+        cipher,
+    }
+}
+
+fn opts(timeout: u64) -> Options {
+    Options {
+        timeout: Duration::from_secs(timeout),
+        ..Options::default()
+    }
+}
+
+fn pattern(size: usize) -> Vec<u8> {
+    (0..size)
+        .map(|i| (i.wrapping_mul(31).wrapping_add(size)) as u8)
+        .collect()
+}
+
+const COMBOS: [(EngineVersion, CipherKind); 4] = [
+    (EngineVersion::V1, CipherKind::AesCtr),
+    (EngineVersion::V1, CipherKind::AesGcm),
+    (EngineVersion::V2, CipherKind::AesCtr),
+    (EngineVersion::V2, CipherKind::AesGcm),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_client_to_jvm_server() {
+    for version in versions() {
+        for (engine, cipher) in COMBOS {
+            let (_jvm, addr) = start_jvm_server(version, engine, cipher);
+            let mut c = net::connect(addr, &security(SECRET, engine, cipher), opts(60))
+                .await
+                .unwrap_or_else(|e| panic!("{version} {engine:?} {cipher:?}: {e}"));
+            for size in [0, 1, 32_752, 32_768, 1 << 20, 16 << 20] {
+                let body = pattern(size);
+                let echo = c
+                    .rpc(&body)
+                    .await
+                    .unwrap_or_else(|e| panic!("{version} {engine:?} {cipher:?} {size}: {e}"));
+                assert!(
+                    echo == body,
+                    "{version} {engine:?} {cipher:?}: echo of {size} bytes differs"
+                );
+            }
+            let bodies: Vec<Vec<u8>> = (0..100).map(|i| pattern(100 + i * 37)).collect();
+            let answers = c.rpc_pipelined(&bodies).await.expect("100 requests");
+            for (a, b) in answers.iter().zip(&bodies) {
+                assert_eq!(a.as_ref().expect("answered"), b);
+            }
+        }
+    }
+}
+
+fn rust_echo() -> Handler {
+    Arc::new(|b: &[u8]| Ok(b.to_vec()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jvm_client_to_rust_server() {
+    for version in versions() {
+        for (engine, cipher) in COMBOS {
+            let server = Server::bind(
+                "127.0.0.1:0".parse().expect("addr"),
+                security(SECRET, engine, cipher),
+                opts(60),
+                rust_echo(),
+            )
+            .await
+            .expect("bind");
+            let addr = server.local_addr();
+            let sizes = "0,1,32752,32768,1048576,16777216";
+            let (ok, out) = tokio::task::spawn_blocking(move || {
+                run_jvm_client(version, addr, engine, cipher, "right", sizes, Some(100))
+            })
+            .await
+            .expect("join");
+            assert!(
+                ok && out.contains("OK 106"),
+                "{version} {engine:?} {cipher:?}: {out}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secret_fails_cleanly_on_both_sides() {
+    for version in versions() {
+        let (engine, cipher) = (EngineVersion::V1, CipherKind::AesCtr);
+        let (_jvm, addr) = start_jvm_server(version, engine, cipher);
+        let err = net::connect(addr, &security("not-the-secret", engine, cipher), opts(30))
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(&err, NetError::Remote(e) if e.contains("Authentication failed")),
+            "{version}: {err}"
+        );
+        assert!(!err.to_string().contains(SECRET));
+
+        let server = Server::bind(
+            "127.0.0.1:0".parse().expect("addr"),
+            security(SECRET, engine, cipher),
+            opts(30),
+            rust_echo(),
+        )
+        .await
+        .expect("bind");
+        let addr = server.local_addr();
+        let (ok, out) = tokio::task::spawn_blocking(move || {
+            run_jvm_client(version, addr, engine, cipher, "wrong", "1", None)
+        })
+        .await
+        .expect("join");
+        assert!(!ok && out.contains("ERROR"), "{version}: {out}");
+        assert!(out.contains("Authentication failed"), "{version}: {out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_version_and_cipher_mismatches_fail_cleanly() {
+    for version in versions() {
+        // The handshake completes (nothing is negotiated) and the first encrypted frame fails.
+        let (_jvm, addr) = start_jvm_server(version, EngineVersion::V2, CipherKind::AesCtr);
+        for (engine, cipher) in [
+            (EngineVersion::V1, CipherKind::AesCtr),
+            (EngineVersion::V2, CipherKind::AesGcm),
+        ] {
+            let mut c = net::connect(addr, &security(SECRET, engine, cipher), opts(5))
+                .await
+                .expect("handshake completes");
+            let r = c.rpc(b"ping").await;
+            assert!(
+                matches!(
+                    r,
+                    Err(NetError::Closed(_)
+                        | NetError::Timeout(..)
+                        | NetError::Cipher(_)
+                        | NetError::Frame(_))
+                ),
+                "{version} {engine:?} {cipher:?}: {r:?}"
+            );
+        }
+        let server = Server::bind(
+            "127.0.0.1:0".parse().expect("addr"),
+            security(SECRET, EngineVersion::V1, CipherKind::AesGcm),
+            opts(5),
+            rust_echo(),
+        )
+        .await
+        .expect("bind");
+        let addr = server.local_addr();
+        let (ok, out) = tokio::task::spawn_blocking(move || {
+            run_jvm_client(
+                version,
+                addr,
+                EngineVersion::V2,
+                CipherKind::AesGcm,
+                "right",
+                "1",
+                None,
+            )
+        })
+        .await
+        .expect("join");
+        assert!(
+            !ok,
+            "{version}: a v2 client against a v1 server must fail: {out}"
+        );
+    }
+}
