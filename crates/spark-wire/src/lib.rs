@@ -17,6 +17,7 @@ pub mod error;
 pub mod frame;
 pub mod message;
 pub mod random;
+pub mod sasl;
 
 pub use error::{AuthError, FrameError, InvalidMessage, Side};
 

@@ -19,6 +19,7 @@ use crate::error::{AuthError, FrameError};
 use crate::frame::{Decoded, FrameDecoder};
 use crate::message::Message;
 use crate::random::OsRandom;
+use crate::sasl::{self, SaslClient, SaslError};
 
 /// The RPC transport cipher after authentication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +95,9 @@ pub enum NetError {
     /// The handshake failed on this side.
     #[error("authentication failed: {0}")]
     Auth(#[from] AuthError),
+    /// SASL authentication failed on this side.
+    #[error("SASL authentication failed: {0}")]
+    Sasl(#[from] SaslError),
     /// The peer answered with an RPC failure.
     #[error("the peer refused: {}", first_line(.0))]
     Remote(String),
@@ -325,6 +329,23 @@ pub async fn connect(
     let response = conn.rpc(&challenge).await?;
     let keys = handshake.finish(&response)?;
     conn.install(&keys, security.cipher);
+    Ok(conn)
+}
+
+/// Connects and authenticates with SASL DIGEST-MD5 (`qop=auth`: authenticated, not encrypted),
+/// as a peer with `spark.network.crypto.enabled=false` expects.
+pub async fn connect_sasl(
+    addr: SocketAddr,
+    secret: &[u8],
+    opts: Options,
+) -> Result<Connection, NetError> {
+    let mut conn = Connection::new(connect_tcp(addr, &opts).await?, opts);
+    let app_id = conn.opts.app_id.clone();
+    let (client, first) = SaslClient::start(&app_id, secret, &mut OsRandom);
+    let challenge = conn.rpc(&first).await?;
+    let (proof, response) = client.respond(&challenge)?;
+    let server_final = conn.rpc(&sasl::encode_message(&app_id, &response)).await?;
+    proof.verify(&server_final)?;
     Ok(conn)
 }
 

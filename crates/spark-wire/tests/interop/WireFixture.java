@@ -2,12 +2,15 @@
 // jars of a pyspark release (never committed). It uses Spark's own network-common classes:
 // TransportServer + AuthServerBootstrap, TransportClientFactory + AuthClientBootstrap.
 //
+//   CIPHER is ctr, gcm, or sasl (spark.network.crypto.enabled=false: SASL DIGEST-MD5)
 //   java WireFixture server VERSION CIPHER SECRET_FILE
 //       prints "PORT <n>", echoes every RPC, runs until killed or stdin closes
 //   java WireFixture client PORT VERSION CIPHER SECRET_FILE APP_ID SIZE[,SIZE...] [CONCURRENT]
 //       sends one RPC per size (a deterministic pattern) and checks the echo; with CONCURRENT,
 //       also CONCURRENT RPCs in flight at once on the same connection; prints "OK <n>" or
 //       "ERROR <exception>" and exits 0 or 1
+//   java WireFixture bench PORT VERSION CIPHER SECRET_FILE APP_ID HANDSHAKES SIZE COUNT
+//       prints "HANDSHAKE_US <mean>" (connect + authenticate) and "ECHO_MBPS <payload MB/s>"
 //
 // The secret is read from a file so it never appears on a command line.
 
@@ -45,7 +48,7 @@ public final class WireFixture {
 
     static TransportConf conf(String version, String cipher) {
         Map<String, String> m = new HashMap<>();
-        m.put("spark.network.crypto.enabled", "true");
+        m.put("spark.network.crypto.enabled", cipher.equals("sasl") ? "false" : "true");
         m.put("spark.network.crypto.saslFallback", "false");
         m.put("spark.network.crypto.authEngineVersion", version);
         m.put("spark.network.crypto.cipher", cipher.equals("gcm") ? "AES/GCM/NoPadding" : "AES/CTR/NoPadding");
@@ -85,7 +88,9 @@ public final class WireFixture {
             TransportConf conf = conf(args[1], args[2]);
             TransportContext ctx = new TransportContext(conf, new Echo());
             List<TransportServerBootstrap> boots = new ArrayList<>();
-            boots.add(new AuthServerBootstrap(conf, keys(args[3])));
+            boots.add(args[2].equals("sasl")
+                ? new org.apache.spark.network.sasl.SaslServerBootstrap(conf, keys(args[3]))
+                : new AuthServerBootstrap(conf, keys(args[3])));
             TransportServer server = ctx.createServer("127.0.0.1", 0, boots);
             System.out.println("PORT " + server.getPort());
             System.out.flush();
@@ -100,7 +105,9 @@ public final class WireFixture {
             TransportConf conf = conf(args[2], args[3]);
             TransportContext ctx = new TransportContext(conf, new Echo());
             List<TransportClientBootstrap> boots = new ArrayList<>();
-            boots.add(new AuthClientBootstrap(conf, args[5], keys(args[4])));
+            boots.add(args[3].equals("sasl")
+                ? new org.apache.spark.network.sasl.SaslClientBootstrap(conf, args[5], keys(args[4]))
+                : new AuthClientBootstrap(conf, args[5], keys(args[4])));
             try (TransportClientFactory factory = ctx.createClientFactory(boots)) {
                 TransportClient client = factory.createClient("127.0.0.1", port);
                 int done = 0;
@@ -148,6 +155,41 @@ public final class WireFixture {
                 while (root.getCause() != null) root = root.getCause();
                 System.out.println("ERROR " + e + " | cause: " + root);
                 System.exit(1);
+            }
+            System.exit(0);
+        }
+        if (args.length == 9 && args[0].equals("bench")) {
+            // bench PORT VERSION CIPHER SECRET_FILE APP_ID HANDSHAKES SIZE COUNT
+            int port = Integer.parseInt(args[1]);
+            TransportConf conf = conf(args[2], args[3]);
+            TransportContext ctx = new TransportContext(conf, new Echo());
+            List<TransportClientBootstrap> boots = new ArrayList<>();
+            boots.add(new AuthClientBootstrap(conf, args[5], keys(args[4])));
+            int handshakes = Integer.parseInt(args[6]);
+            int size = Integer.parseInt(args[7]);
+            int count = Integer.parseInt(args[8]);
+            byte[] payload = pattern(size);
+            try (TransportClientFactory factory = ctx.createClientFactory(boots)) {
+                for (int i = 0; i < handshakes / 2; i++) {  // warm-up
+                    factory.createUnmanagedClient("127.0.0.1", port).close();
+                }
+                long t0 = System.nanoTime();
+                for (int i = 0; i < handshakes; i++) {
+                    factory.createUnmanagedClient("127.0.0.1", port).close();
+                }
+                long t1 = System.nanoTime();
+                System.out.println("HANDSHAKE_US " + ((t1 - t0) / 1000.0 / handshakes));
+                TransportClient client = factory.createUnmanagedClient("127.0.0.1", port);
+                for (int i = 0; i < Math.max(5, count / 4); i++) {  // warm-up
+                    client.sendRpcSync(ByteBuffer.wrap(payload), 60_000);
+                }
+                long t2 = System.nanoTime();
+                for (int i = 0; i < count; i++) {
+                    client.sendRpcSync(ByteBuffer.wrap(payload), 60_000);
+                }
+                long t3 = System.nanoTime();
+                System.out.println("ECHO_MBPS " + ((double) size * count / ((t3 - t2) / 1e9) / 1e6));
+                client.close();
             }
             System.exit(0);
         }
