@@ -92,6 +92,31 @@ async fn echo_mbps(addr: SocketAddr, cipher: CipherKind) -> f64 {
     (SIZE * COUNT) as f64 / t.elapsed().as_secs_f64() / 1e6
 }
 
+/// The loopback ceiling: the same echo pattern over plain TCP, no framing, no encryption.
+async fn plain_tcp_echo_mbps() -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.expect("accept");
+        let mut buf = vec![0u8; SIZE];
+        while s.read_exact(&mut buf).await.is_ok() {
+            if s.write_all(&buf).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    c.set_nodelay(true).expect("nodelay");
+    let mut buf = vec![0x5Au8; SIZE];
+    let t = Instant::now();
+    for _ in 0..COUNT {
+        c.write_all(&buf).await.expect("write");
+        c.read_exact(&mut buf).await.expect("read");
+    }
+    (SIZE * COUNT) as f64 / t.elapsed().as_secs_f64() / 1e6
+}
+
 fn jvm_client(addr: SocketAddr, cipher: CipherKind) -> (f64, f64) {
     let secret = jvm::fixture(VERSION).secret_dir.path().join("right");
     let args: Vec<String> = vec![
@@ -175,6 +200,10 @@ async fn main() {
     println!(
         "| handshake, in memory (compute only) | — | {:.0} µs | — | — |",
         in_memory_handshake_us()
+    );
+    println!(
+        "| 1 MiB echo over plain TCP (loopback ceiling, no Spark) | none | {:.0} MB/s | — | — |",
+        plain_tcp_echo_mbps().await
     );
     for cipher in [CipherKind::AesCtr, CipherKind::AesGcm] {
         let name = if cipher == CipherKind::AesCtr {

@@ -193,7 +193,7 @@ impl Connection {
                 Opener::Gcm(g) => g.wanted(),
                 _ => self.decoder.wanted(),
             }
-            .clamp(1, 64 * 1024);
+            .clamp(1, 256 * 1024);
             let mut buf = vec![0u8; want];
             let n = tokio::time::timeout(self.opts.timeout, self.stream.read(&mut buf))
                 .await
