@@ -95,7 +95,9 @@ async fn echo_mbps(addr: SocketAddr, cipher: CipherKind) -> f64 {
 /// The loopback ceiling: the same echo pattern over plain TCP, no framing, no encryption.
 async fn plain_tcp_echo_mbps() -> f64 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.expect("accept");
