@@ -41,6 +41,9 @@ pub enum EngineVersion {
     V1,
     /// An extra HKDF step gives an AES-128 session key.
     V2,
+    /// Keys from the legacy PBKDF2 protocol of Spark ≤ 3.1.2 ([`crate::legacy`]); given to the
+    /// X25519 handshake it behaves as `V1`.
+    Legacy,
 }
 
 /// `0xFB | appId | salt | ciphertext`, sent in both directions.
@@ -211,7 +214,7 @@ impl SessionKeys {
             return Err(AuthError::WeakPublicKey { side });
         }
         let key = match version {
-            EngineVersion::V1 => Zeroizing::new(shared.as_bytes().to_vec()),
+            EngineVersion::V1 | EngineVersion::Legacy => Zeroizing::new(shared.as_bytes().to_vec()),
             EngineVersion::V2 => hkdf(shared.as_bytes(), transcript, b"derivedKey", 16),
         };
         let iv = |label: &[u8]| -> [u8; 16] {

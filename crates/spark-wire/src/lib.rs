@@ -15,6 +15,7 @@ pub mod cipher;
 pub mod codec;
 pub mod error;
 pub mod frame;
+pub mod legacy;
 pub mod message;
 pub mod random;
 pub mod sasl;

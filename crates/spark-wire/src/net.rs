@@ -17,6 +17,7 @@ use crate::auth::{ClientHandshake, EngineVersion, server_respond};
 use crate::cipher::{CipherError, CtrStream, GcmOpener, GcmSealer, ctr_pair};
 use crate::error::{AuthError, FrameError};
 use crate::frame::{Decoded, FrameDecoder};
+use crate::legacy::LegacyClient;
 use crate::message::Message;
 use crate::random::OsRandom;
 use crate::sasl::{self, SaslClient, SaslError};
@@ -329,6 +330,21 @@ pub async fn connect(
     let response = conn.rpc(&challenge).await?;
     let keys = handshake.finish(&response)?;
     conn.install(&keys, security.cipher);
+    Ok(conn)
+}
+
+/// Connects with the legacy PBKDF2 protocol of Spark ≤ 3.1.2 (CVE-2021-38296) and installs
+/// AES-CTR: for detecting and auditing old peers only.
+pub async fn connect_legacy(
+    addr: SocketAddr,
+    secret: &[u8],
+    opts: Options,
+) -> Result<Connection, NetError> {
+    let mut conn = Connection::new(connect_tcp(addr, &opts).await?, opts);
+    let (client, challenge) = LegacyClient::start(&conn.opts.app_id, secret, &mut OsRandom);
+    let response = conn.rpc(&challenge).await?;
+    let keys = client.finish(&response)?;
+    conn.install(&keys, CipherKind::AesCtr);
     Ok(conn)
 }
 

@@ -393,3 +393,45 @@ async fn sasl_digest_md5_against_a_jvm_server() {
         );
     }
 }
+
+/// Spark ≤ 3.1.2 speaks only the legacy PBKDF2 protocol (CVE-2021-38296).
+const LEGACY_VERSION: &str = "3.1.2";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_protocol_of_spark_3_1_2_is_spoken_and_detected() {
+    let required = std::env::var("SPARKOP_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    if jars(LEGACY_VERSION).is_none() {
+        assert!(
+            !required,
+            "Spark {LEGACY_VERSION} jars missing: run scripts/provision-spark {LEGACY_VERSION}"
+        );
+        eprintln!("interop: Spark {LEGACY_VERSION} jars not provisioned; skipped");
+        return;
+    }
+    let (_jvm, addr) = start_jvm_server(LEGACY_VERSION, EngineVersion::V1, CipherKind::AesCtr);
+    // The legacy client authenticates and talks AES-CTR with the old server.
+    let mut c = net::connect_legacy(addr, SECRET.as_bytes(), opts(60))
+        .await
+        .expect("legacy handshake");
+    for size in [1, 70_000] {
+        let body = pattern(size);
+        assert!(c.rpc(&body).await.expect("echo") == body, "echo of {size}");
+    }
+    // The current X25519 protocol is refused by it: that refusal is how an auditor detects it.
+    let r = net::connect(
+        addr,
+        &security(SECRET, EngineVersion::V1, CipherKind::AesCtr),
+        opts(30),
+    )
+    .await;
+    assert!(
+        matches!(
+            &r,
+            Err(NetError::Remote(_) | NetError::Auth(_) | NetError::Closed(_))
+        ),
+        "{:?}",
+        r.err()
+    );
+    // A wrong secret fails the legacy handshake.
+    assert!(net::connect_legacy(addr, b"wrong", opts(30)).await.is_err());
+}
