@@ -20,7 +20,7 @@ use crate::frame::{Decoded, FrameDecoder};
 use crate::legacy::LegacyClient;
 use crate::message::Message;
 use crate::random::OsRandom;
-use crate::sasl::{self, SaslClient, SaslError};
+use crate::sasl::{self, SaslClient, SaslError, SaslServer};
 
 /// The RPC transport cipher after authentication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub enum CipherKind {
     AesCtr,
     /// `AES/GCM/NoPadding`.
     AesGcm,
+    /// No AES (`spark.network.crypto.enabled=false`): SASL DIGEST-MD5 authentication with
+    /// `qop=auth`, unencrypted transport.
+    Sasl,
 }
 
 /// How to authenticate and encrypt.
@@ -156,6 +159,7 @@ impl Connection {
                 self.sealer = Sealer::Gcm(GcmSealer::new(keys));
                 self.opener = Opener::Gcm(GcmOpener::new(keys, self.opts.max_frame as u64 + 4096));
             }
+            CipherKind::Sasl => {}
         }
     }
 
@@ -398,31 +402,7 @@ pub async fn serve_connection(
             ));
         }
     };
-    let secret = security.secret.clone();
-    match server_respond(
-        &challenge,
-        move |_| Some(secret),
-        security.version,
-        &mut OsRandom,
-    ) {
-        Ok((response, keys)) => {
-            conn.send(&Message::RpcResponse {
-                request_id,
-                body: response,
-            })
-            .await?;
-            conn.install(&keys, security.cipher);
-        }
-        Err(e) => {
-            let _ = conn
-                .send(&Message::RpcFailure {
-                    request_id,
-                    error: "java.lang.IllegalArgumentException: Authentication failed.".into(),
-                })
-                .await;
-            return Err(NetError::Auth(e));
-        }
-    }
+    authenticate_peer(&mut conn, request_id, &challenge, &security).await?;
     loop {
         let msg = match conn.recv().await {
             Ok(m) => m,
@@ -445,6 +425,110 @@ pub async fn serve_connection(
                     format!("{other:?}").chars().take(200).collect(),
                 ));
             }
+        }
+    }
+}
+
+const AUTH_FAILED: &str = "java.lang.IllegalArgumentException: Authentication failed.";
+
+/// Runs the server side of the handshake `security` asks for, answering on `conn`.
+async fn authenticate_peer(
+    conn: &mut Connection,
+    request_id: i64,
+    first: &[u8],
+    security: &Security,
+) -> Result<(), NetError> {
+    if security.cipher == CipherKind::Sasl {
+        return authenticate_sasl_peer(conn, request_id, first, security).await;
+    }
+    let result = if security.version == EngineVersion::Legacy {
+        crate::legacy::legacy_server_respond(first, &security.secret, &mut OsRandom)
+    } else {
+        let secret = security.secret.clone();
+        server_respond(
+            first,
+            move |_| Some(secret),
+            security.version,
+            &mut OsRandom,
+        )
+    };
+    match result {
+        Ok((response, keys)) => {
+            conn.send(&Message::RpcResponse {
+                request_id,
+                body: response,
+            })
+            .await?;
+            let cipher = if security.version == EngineVersion::Legacy {
+                CipherKind::AesCtr
+            } else {
+                security.cipher
+            };
+            conn.install(&keys, cipher);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn
+                .send(&Message::RpcFailure {
+                    request_id,
+                    error: AUTH_FAILED.into(),
+                })
+                .await;
+            Err(NetError::Auth(e))
+        }
+    }
+}
+
+async fn authenticate_sasl_peer(
+    conn: &mut Connection,
+    request_id: i64,
+    first: &[u8],
+    security: &Security,
+) -> Result<(), NetError> {
+    if sasl::decode_message(first).is_err() {
+        let error = "java.lang.IllegalStateException: Expected SaslMessage, received something else (maybe your client does not have SASL enabled?)";
+        let _ = conn
+            .send(&Message::RpcFailure {
+                request_id,
+                error: error.into(),
+            })
+            .await;
+        return Err(NetError::Unexpected("a non-SASL auth message".into()));
+    }
+    let server = SaslServer::new(&security.secret, &mut OsRandom);
+    conn.send(&Message::RpcResponse {
+        request_id,
+        body: server.challenge(),
+    })
+    .await?;
+    let (request_id, body) = match conn.recv().await? {
+        Message::RpcRequest { request_id, body } => (request_id, body),
+        _ => {
+            return Err(NetError::Unexpected(
+                "a non-auth message during SASL".into(),
+            ));
+        }
+    };
+    let verified = sasl::decode_message(&body)
+        .map_err(SaslError::from)
+        .and_then(|(_, response)| server.verify(&response));
+    match verified {
+        Ok(rspauth) => {
+            conn.send(&Message::RpcResponse {
+                request_id,
+                body: rspauth,
+            })
+            .await?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn
+                .send(&Message::RpcFailure {
+                    request_id,
+                    error: AUTH_FAILED.into(),
+                })
+                .await;
+            Err(NetError::Sasl(e))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! SASL DIGEST-MD5 (RFC 2831) as Spark uses it: the path taken when
 //! `spark.network.crypto.enabled=false`, or as a fallback (`spark-wire-protocol.md` §4).
 //!
-//! Client side only, `qop=auth` (authentication, no confidentiality). Spark's `auth-conf`
+//! Client and server, `qop=auth` (authentication, no confidentiality). Spark's `auth-conf`
 //! wrapping (3DES/RC4 chosen by the JDK) is deprecated there and not implemented here: a
 //! connection that needs it is reported, not spoken.
 //!
@@ -40,6 +40,9 @@ pub enum SaslError {
     /// The server only offers `auth-conf` (SASL encryption), which is not implemented.
     #[error("the server requires SASL encryption (qop=auth-conf), which sparkop does not speak")]
     NeedsConfidentiality,
+    /// The client's response does not prove it knows the secret.
+    #[error("the client's digest is wrong: it does not know the secret")]
+    WrongSecret,
     /// The server's `rspauth` does not prove it knows the secret.
     #[error("the server's rspauth is wrong: it does not know the secret (or a relay tampered)")]
     BadServerProof,
@@ -189,41 +192,24 @@ impl SaslClient {
         }
         let realm = get("realm").unwrap_or(REALM);
         let user = base64::engine::general_purpose::STANDARD.encode(SASL_USER);
-        let secret_hash = md5(&[
-            user.as_bytes(),
-            b":",
-            realm.as_bytes(),
-            b":",
-            self.password.as_bytes(),
-        ]);
-        let a1 = [
-            &secret_hash[..],
-            b":",
-            nonce.as_bytes(),
-            b":",
-            self.cnonce.as_bytes(),
-        ]
-        .concat();
-        let ha1 = Zeroizing::new(hex::encode(md5(&[&a1])));
-        let kd = |a2: &[u8]| {
-            let ha2 = hex::encode(md5(&[a2]));
-            hex::encode(md5(&[
-                ha1.as_bytes(),
-                b":",
-                nonce.as_bytes(),
-                b":",
-                NC.as_bytes(),
-                b":",
-                self.cnonce.as_bytes(),
-                b":auth:",
-                ha2.as_bytes(),
-            ]))
-        };
-        let response = kd(format!("AUTHENTICATE:{DIGEST_URI}").as_bytes());
-        let expected_rspauth = Zeroizing::new(kd(format!(":{DIGEST_URI}").as_bytes()));
+        let response = digest(
+            &self.password,
+            realm,
+            nonce,
+            &self.cnonce,
+            &format!("AUTHENTICATE:{DIGEST_URI}"),
+        );
+        let expected_rspauth = digest(
+            &self.password,
+            realm,
+            nonce,
+            &self.cnonce,
+            &format!(":{DIGEST_URI}"),
+        );
         let payload = format!(
-            "charset=utf-8,username=\"{user}\",realm=\"{realm}\",nonce=\"{nonce}\",nc={NC},cnonce=\"{}\",digest-uri=\"{DIGEST_URI}\",maxbuf=65536,response={response},qop=auth",
-            self.cnonce
+            "charset=utf-8,username=\"{user}\",realm=\"{realm}\",nonce=\"{nonce}\",nc={NC},cnonce=\"{}\",digest-uri=\"{DIGEST_URI}\",maxbuf=65536,response={},qop=auth",
+            self.cnonce,
+            response.as_str()
         );
         Ok((SaslAwaitingProof { expected_rspauth }, payload.into_bytes()))
     }
@@ -243,6 +229,106 @@ impl SaslAwaitingProof {
         } else {
             Err(SaslError::BadServerProof)
         }
+    }
+}
+
+/// The digest both sides compute: `KD(H(A1), nonce:nc:cnonce:auth:H(A2))`.
+fn digest(password: &str, realm: &str, nonce: &str, cnonce: &str, a2: &str) -> Zeroizing<String> {
+    let user = base64::engine::general_purpose::STANDARD.encode(SASL_USER);
+    let secret_hash = md5(&[
+        user.as_bytes(),
+        b":",
+        realm.as_bytes(),
+        b":",
+        password.as_bytes(),
+    ]);
+    let a1 = [
+        &secret_hash[..],
+        b":",
+        nonce.as_bytes(),
+        b":",
+        cnonce.as_bytes(),
+    ]
+    .concat();
+    let ha1 = Zeroizing::new(hex::encode(md5(&[&a1])));
+    let ha2 = hex::encode(md5(&[a2.as_bytes()]));
+    Zeroizing::new(hex::encode(md5(&[
+        ha1.as_bytes(),
+        b":",
+        nonce.as_bytes(),
+        b":",
+        NC.as_bytes(),
+        b":",
+        cnonce.as_bytes(),
+        b":auth:",
+        ha2.as_bytes(),
+    ])))
+}
+
+/// A DIGEST-MD5 server (as Spark's `SparkSaslServer` with `qop=auth`).
+pub struct SaslServer {
+    password: Zeroizing<String>,
+    nonce: String,
+}
+
+impl SaslServer {
+    /// A server for `secret`, with a fresh nonce.
+    pub fn new(secret: &[u8], rng: &mut dyn Random) -> Self {
+        let mut raw = [0u8; 30];
+        rng.fill(&mut raw);
+        Self {
+            password: spark_password(secret),
+            nonce: base64::engine::general_purpose::STANDARD.encode(raw),
+        }
+    }
+
+    /// The digest-challenge answering the client's empty first message.
+    pub fn challenge(&self) -> Vec<u8> {
+        format!(
+            "realm=\"{REALM}\",nonce=\"{}\",qop=\"auth\",charset=utf-8,algorithm=md5-sess",
+            self.nonce
+        )
+        .into_bytes()
+    }
+
+    /// Checks the client's digest-response; returns the `rspauth=…` proof to send back.
+    pub fn verify(self, response: &[u8]) -> Result<Vec<u8>, SaslError> {
+        let text = std::str::from_utf8(response)
+            .map_err(|_| SaslError::BadChallenge("response is not UTF-8"))?;
+        let d = directives(text);
+        let get = |k: &str| d.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let user = base64::engine::general_purpose::STANDARD.encode(SASL_USER);
+        let checks = [
+            (get("username") == Some(user.as_str()), "unknown user"),
+            (get("realm").unwrap_or(REALM) == REALM, "wrong realm"),
+            (get("nonce") == Some(self.nonce.as_str()), "wrong nonce"),
+            (get("digest-uri") == Some(DIGEST_URI), "wrong digest-uri"),
+            (get("qop").unwrap_or("auth") == "auth", "unsupported qop"),
+            (get("nc") == Some(NC), "unexpected nonce count"),
+        ];
+        if let Some((_, why)) = checks.iter().find(|(ok, _)| !ok) {
+            return Err(SaslError::BadChallenge(why));
+        }
+        let cnonce = get("cnonce").ok_or(SaslError::BadChallenge("no cnonce"))?;
+        let expected = digest(
+            &self.password,
+            REALM,
+            &self.nonce,
+            cnonce,
+            &format!("AUTHENTICATE:{DIGEST_URI}"),
+        );
+        let got = get("response").unwrap_or_default();
+        if got.len() != expected.len() || !bool::from(got.as_bytes().ct_eq(expected.as_bytes())) {
+            return Err(SaslError::WrongSecret);
+        }
+        let rspauth = digest(
+            &self.password,
+            REALM,
+            &self.nonce,
+            cnonce,
+            &format!(":{DIGEST_URI}"),
+        );
+        Ok(format!("rspauth={}", rspauth.as_str()).into_bytes())
     }
 }
 
@@ -317,5 +403,18 @@ mod tests {
             proof.verify(b"rspauth=00000000000000000000000000000000"),
             Err(SaslError::BadServerProof)
         );
+    }
+
+    #[test]
+    fn rust_client_and_server_authenticate_each_other() {
+        let server = SaslServer::new(b"secret", &mut crate::random::OsRandom);
+        let (c, _) = SaslClient::start("app", b"secret", &mut crate::random::OsRandom);
+        let (proof, response) = c.respond(&server.challenge()).expect("respond");
+        let rspauth = server.verify(&response).expect("verified");
+        proof.verify(&rspauth).expect("mutual");
+        let server = SaslServer::new(b"secret", &mut crate::random::OsRandom);
+        let (c, _) = SaslClient::start("app", b"other", &mut crate::random::OsRandom);
+        let (_, response) = c.respond(&server.challenge()).expect("respond");
+        assert_eq!(server.verify(&response), Err(SaslError::WrongSecret));
     }
 }

@@ -379,6 +379,44 @@ async fn sasl_digest_md5_against_a_jvm_server() {
             "{version}: {:?}",
             r.err()
         );
+        // A JVM SASL client against the Rust SASL server.
+        let server = Server::bind(
+            "127.0.0.1:0".parse().expect("addr"),
+            security(SECRET, EngineVersion::V1, CipherKind::Sasl),
+            opts(30),
+            rust_echo(),
+        )
+        .await
+        .expect("bind");
+        let rust_addr = server.local_addr();
+        let (ok, out) = tokio::task::spawn_blocking(move || {
+            run_jvm_client(
+                version,
+                rust_addr,
+                EngineVersion::V1,
+                CipherKind::Sasl,
+                "right",
+                "0,1,70000",
+                Some(20),
+            )
+        })
+        .await
+        .expect("join");
+        assert!(ok && out.contains("OK 23"), "{version}: {out}");
+        let (ok, out) = tokio::task::spawn_blocking(move || {
+            run_jvm_client(
+                version,
+                rust_addr,
+                EngineVersion::V1,
+                CipherKind::Sasl,
+                "wrong",
+                "1",
+                None,
+            )
+        })
+        .await
+        .expect("join");
+        assert!(!ok, "{version}: a wrong SASL secret must fail: {out}");
         // The AES handshake against a SASL-only server is refused with Spark's own explanation.
         let r = net::connect(
             addr,
@@ -434,4 +472,28 @@ async fn legacy_protocol_of_spark_3_1_2_is_spoken_and_detected() {
     );
     // A wrong secret fails the legacy handshake.
     assert!(net::connect_legacy(addr, b"wrong", opts(30)).await.is_err());
+    // An old JVM client against a Rust server speaking the legacy protocol.
+    let server = Server::bind(
+        "127.0.0.1:0".parse().expect("addr"),
+        security(SECRET, EngineVersion::Legacy, CipherKind::AesCtr),
+        opts(30),
+        rust_echo(),
+    )
+    .await
+    .expect("bind");
+    let rust_addr = server.local_addr();
+    let (ok, out) = tokio::task::spawn_blocking(move || {
+        run_jvm_client(
+            LEGACY_VERSION,
+            rust_addr,
+            EngineVersion::V1,
+            CipherKind::AesCtr,
+            "right",
+            "0,1,70000",
+            Some(20),
+        )
+    })
+    .await
+    .expect("join");
+    assert!(ok && out.contains("OK 23"), "{out}");
 }

@@ -96,10 +96,10 @@ pub fn engine_arg(v: EngineVersion) -> String {
 }
 
 pub fn cipher_arg(c: CipherKind) -> String {
-    if c == CipherKind::AesGcm {
-        "gcm".into()
-    } else {
-        "ctr".into()
+    match c {
+        CipherKind::AesCtr => "ctr".into(),
+        CipherKind::AesGcm => "gcm".into(),
+        _ => "sasl".into(),
     }
 }
 
