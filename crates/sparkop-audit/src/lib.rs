@@ -1,3 +1,15 @@
-//! Audits: manifest checks and live RPC/UI probes that prove what a Spark application accepts.
+//! Audits that prove what a Spark application really accepts: live RPC probes through
+//! `spark-wire` and manifest checks through `sparkop-core`'s policy, reported as findings with
+//! evidence and fixes (table, JSON, SARIF).
 //!
-//! Empty for now: the audit issue fills it.
+//! ```text
+//!  host:port ─► rpc::audit_rpc ──┐
+//!  manifests ─► manifest::audit ─┴─► Vec<Finding> ─► report::{table, json, sarif}
+//! ```
+
+pub mod finding;
+pub mod manifest;
+pub mod report;
+pub mod rpc;
+
+pub use finding::Finding;

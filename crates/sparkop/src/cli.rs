@@ -21,6 +21,9 @@ pub enum Command {
     /// Exit status: 0 when nothing is at error level, 1 when something is, 2 when an input
     /// could not be read (missing file, not YAML, not text).
     Lint(LintArgs),
+    /// Prove what a Spark application accepts: live RPC probes and manifest checks.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the CustomResourceDefinitions (YAML) generated from sparkop's types.
     Crd,
     /// Print version information.
@@ -30,6 +33,87 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `sparkop audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Probe a Spark RPC endpoint (driver, executor, standalone master/worker, shuffle service).
+    ///
+    /// Reports whether it accepts unauthenticated RPCs, which auth protocol it speaks (legacy
+    /// CVE-2021-38296, current X25519, SASL), whether SASL fallback is open, and — with the
+    /// secret — which cipher protects the session. Exit status: 1 when a finding reaches
+    /// --fail-on, 0 otherwise.
+    Rpc(AuditRpcArgs),
+    /// Check manifests with the security policy and deployment-level rules, with a score.
+    Manifest(AuditManifestArgs),
+}
+
+/// Audit output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditOutput {
+    /// A readable table.
+    Table,
+    /// JSON.
+    Json,
+    /// SARIF 2.1.0 for code-scanning UIs.
+    Sarif,
+}
+
+/// Lowest severity that makes `audit` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding at error level.
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Any finding at all.
+    Info,
+    /// Never fail.
+    Never,
+}
+
+/// Options shared by the audit subcommands.
+#[derive(Debug, clap::Args)]
+pub struct AuditOutputArgs {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = AuditOutput::Table)]
+    pub output: AuditOutput,
+    /// Lowest severity that makes the command exit 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+/// `sparkop audit rpc`.
+#[derive(Debug, clap::Args)]
+pub struct AuditRpcArgs {
+    /// The endpoint, e.g. 127.0.0.1:7078.
+    #[arg(value_name = "HOST:PORT")]
+    pub endpoint: String,
+    /// File holding the application's secret (as Spark reads spark.authenticate.secret).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// App id for the handshake (`sparkSaslUser` for RpcEnv endpoints; the application id for
+    /// block-transfer and external-shuffle endpoints).
+    #[arg(long, default_value = "sparkSaslUser")]
+    pub app_id: String,
+    /// Seconds each probe may take.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
+    /// Output options.
+    #[command(flatten)]
+    pub out: AuditOutputArgs,
+}
+
+/// `sparkop audit manifest`.
+#[derive(Debug, clap::Args)]
+pub struct AuditManifestArgs {
+    /// Manifest files or directories.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output options.
+    #[command(flatten)]
+    pub out: AuditOutputArgs,
 }
 
 /// Output formats.

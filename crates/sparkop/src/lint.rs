@@ -103,7 +103,7 @@ fn read(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
 }
 
 /// Files as given, with directories replaced by their YAML files (sorted, recursive).
-fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {

@@ -1,5 +1,6 @@
 //! The `sparkop` command.
 
+mod audit;
 mod cli;
 mod lint;
 mod report;
@@ -30,6 +31,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Lint(args) => lint::run(&args),
+        Command::Audit(cli::AuditCommand::Rpc(args)) => audit::rpc(&args),
+        Command::Audit(cli::AuditCommand::Manifest(args)) => audit::manifest(&args),
         Command::Crd => {
             std::io::stdout()
                 .lock()

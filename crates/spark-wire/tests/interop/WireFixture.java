@@ -2,7 +2,8 @@
 // jars of a pyspark release (never committed). It uses Spark's own network-common classes:
 // TransportServer + AuthServerBootstrap, TransportClientFactory + AuthClientBootstrap.
 //
-//   CIPHER is ctr, gcm, or sasl (spark.network.crypto.enabled=false: SASL DIGEST-MD5)
+//   CIPHER is ctr, gcm, sasl (spark.network.crypto.enabled=false: SASL DIGEST-MD5), or none
+//   (server only: no authentication at all, like spark.authenticate=false)
 //   java WireFixture server VERSION CIPHER SECRET_FILE
 //       prints "PORT <n>", echoes every RPC, runs until killed or stdin closes
 //   java WireFixture client PORT VERSION CIPHER SECRET_FILE APP_ID SIZE[,SIZE...] [CONCURRENT]
@@ -48,7 +49,7 @@ public final class WireFixture {
 
     static TransportConf conf(String version, String cipher) {
         Map<String, String> m = new HashMap<>();
-        m.put("spark.network.crypto.enabled", cipher.equals("sasl") ? "false" : "true");
+        m.put("spark.network.crypto.enabled", cipher.equals("sasl") || cipher.equals("none") ? "false" : "true");
         m.put("spark.network.crypto.saslFallback", "false");
         m.put("spark.network.crypto.authEngineVersion", version);
         m.put("spark.network.crypto.cipher", cipher.equals("gcm") ? "AES/GCM/NoPadding" : "AES/CTR/NoPadding");
@@ -88,9 +89,11 @@ public final class WireFixture {
             TransportConf conf = conf(args[1], args[2]);
             TransportContext ctx = new TransportContext(conf, new Echo());
             List<TransportServerBootstrap> boots = new ArrayList<>();
-            boots.add(args[2].equals("sasl")
-                ? new org.apache.spark.network.sasl.SaslServerBootstrap(conf, keys(args[3]))
-                : new AuthServerBootstrap(conf, keys(args[3])));
+            if (args[2].equals("sasl")) {
+                boots.add(new org.apache.spark.network.sasl.SaslServerBootstrap(conf, keys(args[3])));
+            } else if (!args[2].equals("none")) {
+                boots.add(new AuthServerBootstrap(conf, keys(args[3])));
+            }
             TransportServer server = ctx.createServer("127.0.0.1", 0, boots);
             System.out.println("PORT " + server.getPort());
             System.out.flush();

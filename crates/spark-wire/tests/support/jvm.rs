@@ -42,7 +42,8 @@ pub fn fixture(version: &str) -> &'static Fixture {
         return f;
     }
     let classes = tempfile::tempdir().expect("tmp");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/WireFixture.java");
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../spark-wire/tests/interop/WireFixture.java");
     let cp = format!("{}/*", jars(version).expect("jars").display());
     let status = Command::new("javac")
         .args(["-cp", &cp, "-d"])
@@ -109,6 +110,11 @@ pub fn start_jvm_server(
     cipher: CipherKind,
 ) -> (Jvm, SocketAddr) {
     start_jvm_server_with(version, engine_arg(engine), cipher_arg(cipher))
+}
+
+/// A JVM echo server without any authentication (`spark.authenticate=false`).
+pub fn start_jvm_open_server(version: &str) -> (Jvm, SocketAddr) {
+    start_jvm_server_with(version, "1".into(), "none".into())
 }
 
 /// A JVM echo server with `spark.network.crypto.enabled=false` (SASL DIGEST-MD5 only).

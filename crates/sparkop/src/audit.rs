@@ -1,0 +1,95 @@
+//! `sparkop audit`: run the probes or checks, render the findings, pick the exit status.
+
+use std::io::Write as _;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sparkop_api::Severity;
+use sparkop_api::manifest::{self, LoadOptions};
+use sparkop_audit::rpc::{RpcAuditOptions, audit_rpc};
+use sparkop_audit::{Finding, report};
+use zeroize::Zeroizing;
+
+use crate::cli::{AuditManifestArgs, AuditOutput, AuditOutputArgs, AuditRpcArgs, FailOn};
+
+const DOCS: &str = "docs/audit.md";
+
+/// `audit rpc`.
+pub fn rpc(args: &AuditRpcArgs) -> anyhow::Result<i32> {
+    let addr: SocketAddr = args
+        .endpoint
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {:?} (expected HOST:PORT)", args.endpoint))?
+        .next()
+        .with_context(|| format!("{:?} resolves to no address", args.endpoint))?;
+    let secret = match &args.secret_file {
+        Some(path) => {
+            let bytes = Zeroizing::new(
+                std::fs::read(path)
+                    .with_context(|| format!("cannot read the secret file {}", path.display()))?,
+            );
+            let trimmed: &[u8] = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+            Some(Zeroizing::new(trimmed.to_vec()))
+        }
+        None => None,
+    };
+    let opts = RpcAuditOptions {
+        secret,
+        app_id: args.app_id.clone(),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let findings = runtime.block_on(audit_rpc(addr, &opts));
+    emit(&findings, &args.out, None)
+}
+
+/// `audit manifest`.
+pub fn manifest(args: &AuditManifestArgs) -> anyhow::Result<i32> {
+    let mut findings = Vec::new();
+    for path in crate::lint::expand(&args.files)? {
+        let name = path.display().to_string();
+        let bytes =
+            Zeroizing::new(std::fs::read(&path).with_context(|| format!("cannot read {name}"))?);
+        let loaded = manifest::load_bytes(&name, &bytes, LoadOptions::default());
+        findings.extend(sparkop_audit::manifest::audit_loaded(&name, &loaded));
+    }
+    let score = sparkop_audit::manifest::score(&findings);
+    emit(&findings, &args.out, Some(score))
+}
+
+fn emit(findings: &[Finding], out: &AuditOutputArgs, score: Option<u32>) -> anyhow::Result<i32> {
+    let mut stdout = anstream::stdout().lock();
+    match out.output {
+        AuditOutput::Table => {
+            write!(stdout, "{}", report::table(findings))?;
+            if let Some(s) = score {
+                writeln!(stdout, "score: {s}/100")?;
+            }
+        }
+        AuditOutput::Json => {
+            let mut v = report::json(findings);
+            if let Some(s) = score {
+                v["score"] = s.into();
+            }
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        AuditOutput::Sarif => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&report::sarif(findings, DOCS))?
+        )?,
+    }
+    let threshold = match out.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    Ok(match (threshold, report::worst(findings)) {
+        (Some(t), Some(w)) if w >= t => 1,
+        _ => 0,
+    })
+}
