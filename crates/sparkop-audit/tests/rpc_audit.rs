@@ -90,6 +90,25 @@ async fn ctr_endpoint_is_a_warning_and_a_wrong_secret_an_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_fallback_is_a_warning_only_where_enabled() {
+    if !available("4.3.0") {
+        return;
+    }
+    let (_jvm, addr) = jvm::start_jvm_fallback_server("4.3.0");
+    let f = audit_rpc(addr, &options(Some(jvm::SECRET))).await;
+    assert_eq!(
+        ids_of(&f),
+        vec![
+            ids::WRONG_SECRET_REFUSED,
+            ids::SASL_FALLBACK,
+            ids::CTR_CIPHER
+        ],
+        "{f:#?}"
+    );
+    assert_eq!(f[1].severity, Severity::Warning);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthenticated_endpoint_is_an_error() {
     if !available("4.3.0") {
         return;

@@ -3,7 +3,8 @@
 // TransportServer + AuthServerBootstrap, TransportClientFactory + AuthClientBootstrap.
 //
 //   CIPHER is ctr, gcm, sasl (spark.network.crypto.enabled=false: SASL DIGEST-MD5), or none
-//   (server only: no authentication at all, like spark.authenticate=false)
+//   (server only: no authentication at all, like spark.authenticate=false); ctr-fallback and
+//   gcm-fallback also accept SASL (spark.network.crypto.saslFallback=true, Spark's default)
 //   java WireFixture server VERSION CIPHER SECRET_FILE
 //       prints "PORT <n>", echoes every RPC, runs until killed or stdin closes
 //   java WireFixture client PORT VERSION CIPHER SECRET_FILE APP_ID SIZE[,SIZE...] [CONCURRENT]
@@ -50,9 +51,9 @@ public final class WireFixture {
     static TransportConf conf(String version, String cipher) {
         Map<String, String> m = new HashMap<>();
         m.put("spark.network.crypto.enabled", cipher.equals("sasl") || cipher.equals("none") ? "false" : "true");
-        m.put("spark.network.crypto.saslFallback", "false");
+        m.put("spark.network.crypto.saslFallback", cipher.endsWith("-fallback") ? "true" : "false");
         m.put("spark.network.crypto.authEngineVersion", version);
-        m.put("spark.network.crypto.cipher", cipher.equals("gcm") ? "AES/GCM/NoPadding" : "AES/CTR/NoPadding");
+        m.put("spark.network.crypto.cipher", cipher.startsWith("gcm") ? "AES/GCM/NoPadding" : "AES/CTR/NoPadding");
         m.put("spark.network.auth.rpcTimeout", "20s");
         return new TransportConf("rpc", new MapConfigProvider(m));
     }

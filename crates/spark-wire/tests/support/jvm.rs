@@ -117,6 +117,11 @@ pub fn start_jvm_open_server(version: &str) -> (Jvm, SocketAddr) {
     start_jvm_server_with(version, "1".into(), "none".into())
 }
 
+/// A JVM AES-CTR echo server that also accepts SASL (`saslFallback=true`, Spark's default).
+pub fn start_jvm_fallback_server(version: &str) -> (Jvm, SocketAddr) {
+    start_jvm_server_with(version, "1".into(), "ctr-fallback".into())
+}
+
 /// A JVM echo server with `spark.network.crypto.enabled=false` (SASL DIGEST-MD5 only).
 pub fn start_jvm_sasl_server(version: &str) -> (Jvm, SocketAddr) {
     start_jvm_server_with(version, "1".into(), "sasl".into())
