@@ -391,12 +391,12 @@ pub async fn serve_connection(
                 | Message::MergedBlockMetaRequest { request_id, .. } => request_id,
                 _ => 0,
             };
-            let _ = conn
-                .send(&Message::RpcFailure {
-                    request_id: id,
-                    error: "java.lang.SecurityException: Unauthenticated call".into(),
-                })
-                .await;
+            refuse(
+                &mut conn,
+                id,
+                "java.lang.SecurityException: Unauthenticated call",
+            )
+            .await;
             return Err(NetError::Unexpected(
                 "a non-auth message before authentication".into(),
             ));
@@ -430,6 +430,17 @@ pub async fn serve_connection(
 }
 
 const AUTH_FAILED: &str = "java.lang.IllegalArgumentException: Authentication failed.";
+
+/// Answers `request_id` with an RPC failure; the connection is closed right after, so a failed
+/// send changes nothing.
+async fn refuse(conn: &mut Connection, request_id: i64, error: &str) {
+    let _ = conn
+        .send(&Message::RpcFailure {
+            request_id,
+            error: error.into(),
+        })
+        .await;
+}
 
 /// Runs the server side of the handshake `security` asks for, answering on `conn`.
 async fn authenticate_peer(
@@ -468,12 +479,7 @@ async fn authenticate_peer(
             Ok(())
         }
         Err(e) => {
-            let _ = conn
-                .send(&Message::RpcFailure {
-                    request_id,
-                    error: AUTH_FAILED.into(),
-                })
-                .await;
+            refuse(conn, request_id, AUTH_FAILED).await;
             Err(NetError::Auth(e))
         }
     }
@@ -487,12 +493,7 @@ async fn authenticate_sasl_peer(
 ) -> Result<(), NetError> {
     if sasl::decode_message(first).is_err() {
         let error = "java.lang.IllegalStateException: Expected SaslMessage, received something else (maybe your client does not have SASL enabled?)";
-        let _ = conn
-            .send(&Message::RpcFailure {
-                request_id,
-                error: error.into(),
-            })
-            .await;
+        refuse(conn, request_id, error).await;
         return Err(NetError::Unexpected("a non-SASL auth message".into()));
     }
     let server = SaslServer::new(&security.secret, &mut OsRandom);
@@ -522,12 +523,7 @@ async fn authenticate_sasl_peer(
             Ok(())
         }
         Err(e) => {
-            let _ = conn
-                .send(&Message::RpcFailure {
-                    request_id,
-                    error: AUTH_FAILED.into(),
-                })
-                .await;
+            refuse(conn, request_id, AUTH_FAILED).await;
             Err(NetError::Sasl(e))
         }
     }

@@ -126,6 +126,36 @@ async fn rust_client_to_jvm_server() {
     }
 }
 
+/// A Rust echo server with these settings.
+async fn rust_server(sec: Security, timeout: u64) -> Server {
+    Server::bind(
+        "127.0.0.1:0".parse().expect("addr"),
+        sec,
+        opts(timeout),
+        rust_echo(),
+    )
+    .await
+    .expect("bind")
+}
+
+/// Runs the JVM client fixture off the async runtime.
+#[allow(clippy::too_many_arguments)]
+async fn jvm_client(
+    version: &'static str,
+    addr: SocketAddr,
+    engine: EngineVersion,
+    cipher: CipherKind,
+    secret: &'static str,
+    sizes: &'static str,
+    concurrent: Option<u32>,
+) -> (bool, String) {
+    tokio::task::spawn_blocking(move || {
+        run_jvm_client(version, addr, engine, cipher, secret, sizes, concurrent)
+    })
+    .await
+    .expect("join")
+}
+
 fn rust_echo() -> Handler {
     Arc::new(|b: &[u8]| Ok(b.to_vec()))
 }
@@ -134,21 +164,11 @@ fn rust_echo() -> Handler {
 async fn jvm_client_to_rust_server() {
     for version in versions() {
         for (engine, cipher) in COMBOS {
-            let server = Server::bind(
-                "127.0.0.1:0".parse().expect("addr"),
-                security(SECRET, engine, cipher),
-                opts(60),
-                rust_echo(),
-            )
-            .await
-            .expect("bind");
+            let server = rust_server(security(SECRET, engine, cipher), 60).await;
             let addr = server.local_addr();
             let sizes = "0,1,32752,32768,1048576,16777216";
-            let (ok, out) = tokio::task::spawn_blocking(move || {
-                run_jvm_client(version, addr, engine, cipher, "right", sizes, Some(100))
-            })
-            .await
-            .expect("join");
+            let (ok, out) =
+                jvm_client(version, addr, engine, cipher, "right", sizes, Some(100)).await;
             assert!(
                 ok && out.contains("OK 106"),
                 "{version} {engine:?} {cipher:?}: {out}"
@@ -172,20 +192,9 @@ async fn wrong_secret_fails_cleanly_on_both_sides() {
         );
         assert!(!err.to_string().contains(SECRET));
 
-        let server = Server::bind(
-            "127.0.0.1:0".parse().expect("addr"),
-            security(SECRET, engine, cipher),
-            opts(30),
-            rust_echo(),
-        )
-        .await
-        .expect("bind");
+        let server = rust_server(security(SECRET, engine, cipher), 30).await;
         let addr = server.local_addr();
-        let (ok, out) = tokio::task::spawn_blocking(move || {
-            run_jvm_client(version, addr, engine, cipher, "wrong", "1", None)
-        })
-        .await
-        .expect("join");
+        let (ok, out) = jvm_client(version, addr, engine, cipher, "wrong", "1", None).await;
         assert!(!ok && out.contains("ERROR"), "{version}: {out}");
         assert!(out.contains("Authentication failed"), "{version}: {out}");
     }
@@ -215,28 +224,18 @@ async fn engine_version_and_cipher_mismatches_fail_cleanly() {
                 "{version} {engine:?} {cipher:?}: {r:?}"
             );
         }
-        let server = Server::bind(
-            "127.0.0.1:0".parse().expect("addr"),
-            security(SECRET, EngineVersion::V1, CipherKind::AesGcm),
-            opts(5),
-            rust_echo(),
-        )
-        .await
-        .expect("bind");
+        let server = rust_server(security(SECRET, EngineVersion::V1, CipherKind::AesGcm), 5).await;
         let addr = server.local_addr();
-        let (ok, out) = tokio::task::spawn_blocking(move || {
-            run_jvm_client(
-                version,
-                addr,
-                EngineVersion::V2,
-                CipherKind::AesGcm,
-                "right",
-                "1",
-                None,
-            )
-        })
-        .await
-        .expect("join");
+        let (ok, out) = jvm_client(
+            version,
+            addr,
+            EngineVersion::V2,
+            CipherKind::AesGcm,
+            "right",
+            "1",
+            None,
+        )
+        .await;
         assert!(
             !ok,
             "{version}: a v2 client against a v1 server must fail: {out}"
@@ -380,42 +379,29 @@ async fn sasl_digest_md5_against_a_jvm_server() {
             r.err()
         );
         // A JVM SASL client against the Rust SASL server.
-        let server = Server::bind(
-            "127.0.0.1:0".parse().expect("addr"),
-            security(SECRET, EngineVersion::V1, CipherKind::Sasl),
-            opts(30),
-            rust_echo(),
-        )
-        .await
-        .expect("bind");
+        let server = rust_server(security(SECRET, EngineVersion::V1, CipherKind::Sasl), 30).await;
         let rust_addr = server.local_addr();
-        let (ok, out) = tokio::task::spawn_blocking(move || {
-            run_jvm_client(
-                version,
-                rust_addr,
-                EngineVersion::V1,
-                CipherKind::Sasl,
-                "right",
-                "0,1,70000",
-                Some(20),
-            )
-        })
-        .await
-        .expect("join");
+        let (ok, out) = jvm_client(
+            version,
+            rust_addr,
+            EngineVersion::V1,
+            CipherKind::Sasl,
+            "right",
+            "0,1,70000",
+            Some(20),
+        )
+        .await;
         assert!(ok && out.contains("OK 23"), "{version}: {out}");
-        let (ok, out) = tokio::task::spawn_blocking(move || {
-            run_jvm_client(
-                version,
-                rust_addr,
-                EngineVersion::V1,
-                CipherKind::Sasl,
-                "wrong",
-                "1",
-                None,
-            )
-        })
-        .await
-        .expect("join");
+        let (ok, out) = jvm_client(
+            version,
+            rust_addr,
+            EngineVersion::V1,
+            CipherKind::Sasl,
+            "wrong",
+            "1",
+            None,
+        )
+        .await;
         assert!(!ok, "{version}: a wrong SASL secret must fail: {out}");
         // The AES handshake against a SASL-only server is refused with Spark's own explanation.
         let r = net::connect(
@@ -473,27 +459,21 @@ async fn legacy_protocol_of_spark_3_1_2_is_spoken_and_detected() {
     // A wrong secret fails the legacy handshake.
     assert!(net::connect_legacy(addr, b"wrong", opts(30)).await.is_err());
     // An old JVM client against a Rust server speaking the legacy protocol.
-    let server = Server::bind(
-        "127.0.0.1:0".parse().expect("addr"),
+    let server = rust_server(
         security(SECRET, EngineVersion::Legacy, CipherKind::AesCtr),
-        opts(30),
-        rust_echo(),
+        30,
     )
-    .await
-    .expect("bind");
+    .await;
     let rust_addr = server.local_addr();
-    let (ok, out) = tokio::task::spawn_blocking(move || {
-        run_jvm_client(
-            LEGACY_VERSION,
-            rust_addr,
-            EngineVersion::V1,
-            CipherKind::AesCtr,
-            "right",
-            "0,1,70000",
-            Some(20),
-        )
-    })
-    .await
-    .expect("join");
+    let (ok, out) = jvm_client(
+        LEGACY_VERSION,
+        rust_addr,
+        EngineVersion::V1,
+        CipherKind::AesCtr,
+        "right",
+        "0,1,70000",
+        Some(20),
+    )
+    .await;
     assert!(ok && out.contains("OK 23"), "{out}");
 }
