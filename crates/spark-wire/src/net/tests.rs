@@ -158,4 +158,38 @@ async fn hostile_peers_cost_bounded_time_and_memory() {
     let r = serve_connection(stream, sec, quick, echo()).await;
     assert!(matches!(r, Err(NetError::Timeout(..))), "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A flooding peer (maximal frames, as fast as it can write) is dropped after the first one:
+    // nothing but an auth message is processed before authentication.
+    let flood_opts = Options {
+        timeout: Duration::from_secs(2),
+        max_frame: 1 << 20,
+        ..Options::default()
+    };
+    let mut attacker = TcpStream::connect(addr).await.expect("connect");
+    let (stream, _) = listener.accept().await.expect("accept");
+    let flood = tokio::spawn(async move {
+        let mut frame = Vec::new();
+        Message::RpcRequest {
+            request_id: 1,
+            body: vec![0xAB; (1 << 20) - 21],
+        }
+        .encode(&mut frame);
+        for _ in 0..64 {
+            if attacker.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let r = serve_connection(
+        stream,
+        security(b"s", EngineVersion::V1, CipherKind::AesCtr),
+        flood_opts,
+        echo(),
+    )
+    .await;
+    assert!(matches!(r, Err(NetError::Auth(_))), "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    flood.abort();
 }
