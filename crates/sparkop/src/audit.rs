@@ -23,16 +23,19 @@ pub fn rpc(args: &AuditRpcArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot resolve {:?} (expected HOST:PORT)", args.endpoint))?
         .next()
         .with_context(|| format!("{:?} resolves to no address", args.endpoint))?;
-    let secret = match &args.secret_file {
-        Some(path) => {
-            let bytes = Zeroizing::new(
-                std::fs::read(path)
-                    .with_context(|| format!("cannot read the secret file {}", path.display()))?,
-            );
+    let read = |path: &std::path::Path| -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        Ok(Zeroizing::new(std::fs::read(path).with_context(|| {
+            format!("cannot read the secret file {}", path.display())
+        })?))
+    };
+    let secret = match (&args.secret_file, &args.spark_secret_file) {
+        (Some(path), _) => {
+            let bytes = read(path)?;
             let trimmed: &[u8] = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
             Some(Zeroizing::new(trimmed.to_vec()))
         }
-        None => None,
+        (None, Some(path)) => Some(secret_of_spark_file(&read(path)?)),
+        (None, None) => None,
     };
     let opts = RpcAuditOptions {
         secret,
@@ -44,6 +47,17 @@ pub fn rpc(args: &AuditRpcArgs) -> anyhow::Result<i32> {
         .build()?;
     let findings = runtime.block_on(audit_rpc(addr, &opts));
     emit(&findings, &args.out, None)
+}
+
+/// The secret Spark derives from a `spark.authenticate.secret.*.file`: standard base64 of the
+/// file's raw bytes (`SecurityManager`, see spark-wire-protocol.md §6).
+fn secret_of_spark_file(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+    use base64::Engine as _;
+    Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .into_bytes(),
+    )
 }
 
 /// `audit manifest`.
@@ -92,4 +106,12 @@ fn emit(findings: &[Finding], out: &AuditOutputArgs, score: Option<u32>) -> anyh
         (Some(t), Some(w)) if w >= t => 1,
         _ => 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spark_secret_files_are_base64_of_their_bytes_including_newlines() {
+        assert_eq!(&*super::secret_of_spark_file(b"abc\n"), b"YWJjCg==");
+    }
 }

@@ -90,9 +90,14 @@ pub struct AuditRpcArgs {
     /// The endpoint, e.g. 127.0.0.1:7078.
     #[arg(value_name = "HOST:PORT")]
     pub endpoint: String,
-    /// File holding the application's secret (as Spark reads spark.authenticate.secret).
-    #[arg(long, value_name = "FILE")]
+    /// File holding the application's secret string (the value of spark.authenticate.secret;
+    /// a trailing newline is ignored).
+    #[arg(long, value_name = "FILE", conflicts_with = "spark_secret_file")]
     pub secret_file: Option<PathBuf>,
+    /// A file given to Spark as spark.authenticate.secret.{driver,executor}.file: Spark's
+    /// secret is the base64 of its raw bytes, trailing newline included.
+    #[arg(long, value_name = "FILE")]
+    pub spark_secret_file: Option<PathBuf>,
     /// App id for the handshake (`sparkSaslUser` for RpcEnv endpoints; the application id for
     /// block-transfer and external-shuffle endpoints).
     #[arg(long, default_value = "sparkSaslUser")]
