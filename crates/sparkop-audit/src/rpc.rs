@@ -57,6 +57,15 @@ pub mod ids {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn options_never_print_the_secret() {
+        let o = super::RpcAuditOptions {
+            secret: Some(zeroize::Zeroizing::new(b"TopSecret".to_vec())),
+            ..Default::default()
+        };
+        assert!(!format!("{o:?}").contains("TopSecret") && !format!("{o:?}").contains("84, 111"));
+    }
+
+    #[test]
     fn every_rpc_finding_is_documented() {
         let docs = include_str!("../../../docs/audit.md");
         for id in super::ids::ALL {
@@ -69,7 +78,7 @@ mod tests {
 }
 
 /// What to audit with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RpcAuditOptions {
     /// The application's shared secret, if known (enables the encryption checks).
     pub secret: Option<Zeroizing<Vec<u8>>>,
@@ -77,6 +86,16 @@ pub struct RpcAuditOptions {
     pub app_id: String,
     /// Timeout of each probe step.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for RpcAuditOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcAuditOptions")
+            .field("secret", &self.secret.as_ref().map(|_| "<hidden>"))
+            .field("app_id", &self.app_id)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl Default for RpcAuditOptions {
