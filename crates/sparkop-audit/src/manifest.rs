@@ -1,26 +1,16 @@
 //! `audit manifest`: the lint policy's findings as audit findings, with a score.
 
 use sparkop_api::Severity;
-use sparkop_api::manifest::{Anchor, Loaded};
+use sparkop_api::manifest::Loaded;
 
 use crate::finding::Finding;
 
 /// Audit findings for one loaded file (load problems and policy findings).
 pub fn audit_loaded(file: &str, loaded: &Loaded) -> Vec<Finding> {
-    let mut out: Vec<Finding> = loaded
-        .diagnostics
+    sparkop_core::check_loaded(file, loaded)
         .iter()
         .map(|d| to_finding(file, d))
-        .collect();
-    for doc in &loaded.documents {
-        for mut d in sparkop_core::check_object(&doc.object) {
-            if let Some(path) = &d.path {
-                d.location = Some(doc.locate(path, Anchor::Value));
-            }
-            out.push(to_finding(file, &d));
-        }
-    }
-    out
+        .collect()
 }
 
 fn to_finding(file: &str, d: &sparkop_api::Diagnostic) -> Finding {

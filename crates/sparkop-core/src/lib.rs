@@ -15,4 +15,4 @@ pub mod rules;
 pub mod units;
 pub mod version;
 
-pub use check::check_object;
+pub use check::{check_loaded, check_object};

@@ -3,7 +3,7 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use sparkop_api::manifest::{self, Anchor, LoadOptions, Loaded};
+use sparkop_api::manifest::{self, LoadOptions, Loaded};
 use sparkop_api::{Diagnostic, Severity};
 use zeroize::Zeroizing;
 
@@ -47,7 +47,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
             }
         };
         unusable |= loaded.unusable();
-        let diagnostics = findings(&name, &loaded);
+        let diagnostics = sparkop_core::check_loaded(&name, &loaded);
         sources.push(Source {
             name,
             text,
@@ -68,28 +68,6 @@ pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_CLEAN
     })
-}
-
-/// Load diagnostics plus validation and policy findings, located and sorted.
-fn findings(name: &str, loaded: &Loaded) -> Vec<Diagnostic> {
-    let mut out = loaded.diagnostics.clone();
-    for doc in &loaded.documents {
-        for mut d in sparkop_core::check_object(&doc.object) {
-            if let Some(path) = &d.path {
-                d.location = Some(doc.locate(path, Anchor::Value));
-            }
-            d.file = Some(name.to_owned());
-            d.document = Some(doc.index);
-            out.push(d);
-        }
-    }
-    out.sort_by_key(|d| {
-        (
-            d.location.map_or(0, |l| l.offset),
-            std::cmp::Reverse(d.severity),
-        )
-    });
-    out
 }
 
 fn read(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {

@@ -6,7 +6,7 @@
 mod app;
 mod security;
 
-use sparkop_api::manifest::Object;
+use sparkop_api::manifest::{Anchor, Loaded, Object};
 use sparkop_api::{Diagnostic, FieldPath, Severity, SparkApplicationSpec};
 
 /// All findings for one object.
@@ -30,6 +30,29 @@ pub fn check_object(object: &Object) -> Vec<Diagnostic> {
         }
         Object::Secret(_) | Object::ConfigMap(_) => Vec::new(),
     }
+}
+
+/// Every finding for a loaded file: its load diagnostics plus the validation and policy
+/// findings of each object, located in the file and sorted by position.
+pub fn check_loaded(file: &str, loaded: &Loaded) -> Vec<Diagnostic> {
+    let mut out = loaded.diagnostics.clone();
+    for doc in &loaded.documents {
+        for mut d in check_object(&doc.object) {
+            if let Some(path) = &d.path {
+                d.location = Some(doc.locate(path, Anchor::Value));
+            }
+            d.file = Some(file.to_owned());
+            d.document = Some(doc.index);
+            out.push(d);
+        }
+    }
+    out.sort_by_key(|d| {
+        (
+            d.location.map_or(0, |l| l.offset),
+            std::cmp::Reverse(d.severity),
+        )
+    });
+    out
 }
 
 /// All findings for an application spec found at `base` (e.g. `spec` or `spec.template`).
