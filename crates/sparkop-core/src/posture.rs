@@ -59,6 +59,9 @@ pub struct Posture {
     pub ui_tls: bool,
     /// Lowest TLS version the UI accepts.
     pub ui_min_tls: TlsVersion,
+    /// The Secret holding the UI keystore (`spec.security.ui.tls.keystoreSecret`); `None`
+    /// means generated.
+    pub ui_keystore_secret: Option<String>,
     /// The Spark version, when it can be told.
     pub version: Option<SparkVersion>,
 }
@@ -161,6 +164,7 @@ pub fn resolve(spec: &SparkApplicationSpec) -> Posture {
         io_encryption,
         ui_tls,
         ui_min_tls,
+        ui_keystore_secret: ui.and_then(|t| t.keystore_secret.clone()),
         version,
     }
 }
