@@ -4,6 +4,7 @@
 //!
 //! ```text
 //!  host:port ─► rpc::audit_rpc ──┐
+//!  host:port ─► tls::handshake ──┤   (web UI: version, suite, verification)
 //!  manifests ─► manifest::audit ─┴─► Vec<Finding> ─► report::{table, json, sarif}
 //! ```
 
@@ -11,5 +12,6 @@ pub mod finding;
 pub mod manifest;
 pub mod report;
 pub mod rpc;
+pub mod tls;
 
 pub use finding::Finding;

@@ -451,8 +451,8 @@ async fn stop_group(pgid: Pid) -> bool {
         return false;
     }
     // Executors exit by themselves shortly after the driver; give them a moment first.
-    for _ in 0..20 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
         if !group_alive(pgid) {
             return false;
         }

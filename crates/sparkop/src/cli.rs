@@ -21,6 +21,23 @@ pub enum Command {
     /// Exit status: 0 when nothing is at error level, 1 when something is, 2 when an input
     /// could not be read (missing file, not YAML, not text).
     Lint(LintArgs),
+    /// Run a SparkApplication on this machine with real Spark, secure by default.
+    ///
+    /// The driver and executors run as separate JVMs on 127.0.0.1 with authenticated, encrypted
+    /// RPC and a TLS 1.3 web UI (HTTPS on 4440). Secrets referenced by the manifest come from
+    /// Secret manifests given with -f. Spark is installed from PyPI on first use. Exit status:
+    /// 0 when the application succeeded, 1 when it failed, 2 when it could not start, 130 when
+    /// interrupted.
+    Run(RunArgs),
+    /// Install and list the Spark versions sparkop runs applications with.
+    #[command(subcommand)]
+    Spark(SparkCommand),
+    /// Create Secret manifests (like `kubectl create secret generic --dry-run=client -o yaml`).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Create a TLS keystore and truststore for Spark's web UI, as a Secret manifest.
+    #[command(subcommand)]
+    Keystore(KeystoreCommand),
     /// Prove what a Spark application accepts: live RPC probes and manifest checks.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -33,6 +50,132 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `sparkop run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The manifest holding the SparkApplication (it may also hold Secrets).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// More manifests with Secrets the application references (repeatable).
+    #[arg(short = 'f', long = "secrets", value_name = "FILE")]
+    pub secrets: Vec<PathBuf>,
+    /// Which SparkApplication, when the manifest holds several.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Map a path inside the container image to a local directory, e.g.
+    /// --mount /opt/app=./build (repeatable). `/opt/spark/...` maps to SPARK_HOME by itself.
+    #[arg(long = "mount", value_name = "IMAGE_PATH=DIR", value_parser = parse_mount)]
+    pub mounts: Vec<(String, PathBuf)>,
+    /// Use this SPARK_HOME instead of a Spark sparkop installs.
+    #[arg(long, env = "SPARK_HOME", value_name = "DIR")]
+    pub spark_home: Option<PathBuf>,
+    /// Create the run directory here (it must not exist). Default: a new directory under
+    /// ~/.cache/sparkop/runs.
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// Show Spark's authentication DEBUG lines (the guide's "check the logs" step).
+    #[arg(long)]
+    pub debug_auth: bool,
+    /// Show every log line, not only warnings, errors and the application's output.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Print timings (sparkop's own overhead) as a JSON line on stderr at the end.
+    #[arg(long, hide = true)]
+    pub timings: bool,
+}
+
+fn parse_mount(text: &str) -> Result<(String, PathBuf), String> {
+    let (image, dir) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected IMAGE_PATH=DIR, found {text:?}"))?;
+    if !image.starts_with('/') {
+        return Err(format!("the image path must be absolute: {image:?}"));
+    }
+    if dir.is_empty() {
+        return Err("the local directory is empty".into());
+    }
+    Ok((image.trim_end_matches('/').to_owned(), PathBuf::from(dir)))
+}
+
+/// `sparkop spark` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SparkCommand {
+    /// Install pyspark VERSION from PyPI into the cache (default: the newest release).
+    Install {
+        /// A Spark release, e.g. 4.3.0.
+        #[arg(value_name = "VERSION")]
+        release: Option<String>,
+    },
+    /// List the Spark versions sparkop has installed.
+    List,
+    /// Print the SPARK_HOME of an installed version (default: the newest installed).
+    Home {
+        /// A Spark release, e.g. 4.3.0.
+        #[arg(value_name = "VERSION")]
+        release: Option<String>,
+    },
+}
+
+/// `sparkop secret` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Print a Secret manifest. Pipe it to a file or to `kubectl apply -f -`.
+    Create(SecretCreateArgs),
+}
+
+/// `sparkop secret create`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("data").required(true).multiple(true)))]
+pub struct SecretCreateArgs {
+    /// The Secret's name.
+    pub name: String,
+    /// Its namespace.
+    #[arg(long, short)]
+    pub namespace: Option<String>,
+    /// A key and a literal value, KEY=VALUE (repeatable). Prefer --random for secrets: a
+    /// literal lands in your shell history.
+    #[arg(long, value_name = "KEY=VALUE", group = "data")]
+    pub from_literal: Vec<String>,
+    /// A key whose value is 32 random bytes, hex-encoded (repeatable), e.g. --random secret
+    /// for spark.authenticate.
+    #[arg(long, value_name = "KEY", group = "data")]
+    pub random: Vec<String>,
+    /// A key read from a file, [KEY=]PATH (repeatable; the key defaults to the file name).
+    #[arg(long, value_name = "[KEY=]PATH", group = "data")]
+    pub from_file: Vec<String>,
+}
+
+/// `sparkop keystore` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeystoreCommand {
+    /// Print a Secret with a PKCS12 keystore (a key and a certificate signed by a new CA), a
+    /// truststore holding the CA, their passwords and the CA certificate (`ca.crt`).
+    ///
+    /// Keys: keystore.p12, keystore-password, key-password, truststore.p12,
+    /// truststore-password, ca.crt — what spec.security.ui.tls.keystoreSecret and the guide's
+    /// TLS example expect. Replaces the guide's keytool steps.
+    Create(KeystoreCreateArgs),
+}
+
+/// `sparkop keystore create`.
+#[derive(Debug, clap::Args)]
+pub struct KeystoreCreateArgs {
+    /// The Secret's name.
+    pub name: String,
+    /// Its namespace.
+    #[arg(long, short)]
+    pub namespace: Option<String>,
+    /// DNS names or IP addresses the certificate is valid for (repeatable).
+    #[arg(long = "host", value_name = "NAME_OR_IP", default_values_t = ["localhost".to_owned(), "127.0.0.1".to_owned()])]
+    pub hosts: Vec<String>,
+    /// Days the certificates are valid.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Also write the CA certificate (PEM) to this file, to give to browsers or curl.
+    #[arg(long, value_name = "FILE")]
+    pub ca_out: Option<PathBuf>,
 }
 
 /// `sparkop audit` subcommands.
@@ -162,6 +305,38 @@ mod tests {
         assert!(args.strict);
         assert_eq!(args.output, Output::Json);
         assert!(Cli::try_parse_from(["sparkop", "lint"]).is_err());
+    }
+
+    #[test]
+    fn parses_run_mounts_and_refuses_bad_ones() {
+        let cli = Cli::try_parse_from([
+            "sparkop",
+            "run",
+            "app.yaml",
+            "-f",
+            "s.yaml",
+            "--mount",
+            "/opt/app/=./build",
+        ])
+        .expect("parses");
+        let Command::Run(args) = cli.command else {
+            panic!("run")
+        };
+        assert_eq!(
+            args.mounts,
+            [("/opt/app".to_owned(), PathBuf::from("./build"))]
+        );
+        assert_eq!(args.secrets, [PathBuf::from("s.yaml")]);
+        for bad in ["relative=./x", "/opt/app", "/opt/app="] {
+            assert!(
+                Cli::try_parse_from(["sparkop", "run", "a.yaml", "--mount", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(
+            Cli::try_parse_from(["sparkop", "secret", "create", "s"]).is_err(),
+            "needs data"
+        );
     }
 
     #[test]

@@ -26,34 +26,9 @@ pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
     let mut sources = Vec::new();
     let mut unusable = false;
     for path in expand(&args.files)? {
-        let name = path.display().to_string();
-        let (text, loaded) = match read(&path) {
-            Ok(bytes) => {
-                let loaded = manifest::load_bytes(&name, &bytes, opts);
-                let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
-                (text, loaded)
-            }
-            Err(e) => {
-                let mut loaded = Loaded::default();
-                loaded.diagnostics.push(
-                    Diagnostic::error(
-                        manifest::rules::NOT_TEXT,
-                        format!("cannot read {name}: {e}"),
-                    )
-                    .with_hint("check the path"),
-                );
-                loaded.diagnostics[0].file = Some(name.clone());
-                (Zeroizing::new(String::new()), loaded)
-            }
-        };
-        unusable |= loaded.unusable();
-        let diagnostics = sparkop_core::check_loaded(&name, &loaded);
-        sources.push(Source {
-            name,
-            text,
-            loaded,
-            diagnostics,
-        });
+        let source = load_source(&path, opts);
+        unusable |= source.loaded.unusable();
+        sources.push(source);
     }
     let all: Vec<&Diagnostic> = sources.iter().flat_map(|s| &s.diagnostics).collect();
     let worst = all.iter().map(|d| d.severity).max();
@@ -68,6 +43,37 @@ pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_CLEAN
     })
+}
+
+/// Reads and checks one file; a file that cannot be read becomes a located error.
+pub(crate) fn load_source(path: &Path, opts: LoadOptions) -> Source {
+    let name = path.display().to_string();
+    let (text, loaded) = match read(path) {
+        Ok(bytes) => {
+            let loaded = manifest::load_bytes(&name, &bytes, opts);
+            let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+            (text, loaded)
+        }
+        Err(e) => {
+            let mut loaded = Loaded::default();
+            loaded.diagnostics.push(
+                Diagnostic::error(
+                    manifest::rules::NOT_TEXT,
+                    format!("cannot read {name}: {e}"),
+                )
+                .with_hint("check the path"),
+            );
+            loaded.diagnostics[0].file = Some(name.clone());
+            (Zeroizing::new(String::new()), loaded)
+        }
+    };
+    let diagnostics = sparkop_core::check_loaded(&name, &loaded);
+    Source {
+        name,
+        text,
+        loaded,
+        diagnostics,
+    }
 }
 
 fn read(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {

@@ -4,6 +4,9 @@ mod audit;
 mod cli;
 mod lint;
 mod report;
+mod run_cmd;
+mod secret_cmd;
+mod spark_cmd;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -31,6 +34,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Lint(args) => lint::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Spark(cmd) => spark_cmd::run(&cmd),
+        Command::Secret(cli::SecretCommand::Create(args)) => secret_cmd::create(&args),
+        Command::Keystore(cli::KeystoreCommand::Create(args)) => secret_cmd::keystore(&args),
         Command::Audit(cli::AuditCommand::Rpc(args)) => audit::rpc(&args),
         Command::Audit(cli::AuditCommand::Manifest(args)) => audit::manifest(&args),
         Command::Crd => {

@@ -1,0 +1,294 @@
+//! Facts about a TLS endpoint (Spark's HTTPS web UI) learned with rustls: which protocol
+//! version and suite it negotiates, whether its certificate verifies against a given CA, and
+//! whether it accepts a client that offers only TLS 1.2. Also what its plain-HTTP port answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// Which TLS versions the client offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// TLS 1.2 and 1.3.
+    Any,
+    /// Only TLS 1.2 (to see whether the server still accepts it).
+    Tls12Only,
+    /// Only TLS 1.3.
+    Tls13Only,
+}
+
+/// What a handshake showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Negotiated {
+    /// `TLSv1.3` or `TLSv1.2`.
+    pub version: String,
+    /// The cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub suite: String,
+    /// Whether the certificate chain verified against the given CA for the host name.
+    pub verified: bool,
+}
+
+/// Why a probe failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsProbeError {
+    /// TCP connection failed.
+    #[error("cannot connect to {target}: {source}")]
+    Connect {
+        /// host:port
+        target: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The handshake failed (e.g. the server refused the offered versions, or the
+    /// certificate did not verify).
+    #[error("TLS handshake with {target} failed: {reason}")]
+    Handshake {
+        /// host:port
+        target: String,
+        /// rustls' reason.
+        reason: String,
+    },
+    /// The CA file is not a PEM certificate.
+    #[error("the CA is not a PEM certificate")]
+    BadCa,
+    /// The host is not a valid server name.
+    #[error("{0:?} is not a valid server name")]
+    BadName(String),
+    /// Timed out.
+    #[error("{0} did not answer within the timeout")]
+    Timeout(String),
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+static TLS12_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS12];
+static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+
+fn versions(offer: Offer) -> &'static [&'static rustls::SupportedProtocolVersion] {
+    match offer {
+        Offer::Any => rustls::ALL_VERSIONS,
+        Offer::Tls12Only => &TLS12_ONLY,
+        Offer::Tls13Only => &TLS13_ONLY,
+    }
+}
+
+/// Connects to `host:port`, performs a handshake offering `offer`, and reports the result.
+/// With `ca_pem` the chain must verify (a failure is an error); without, any certificate is
+/// accepted and `verified` is false.
+pub async fn handshake(
+    host: &str,
+    port: u16,
+    ca_pem: Option<&[u8]>,
+    offer: Offer,
+    timeout: Duration,
+) -> Result<Negotiated, TlsProbeError> {
+    let target = format!("{host}:{port}");
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions(offer))
+        .map_err(|e| TlsProbeError::Handshake {
+            target: target.clone(),
+            reason: e.to_string(),
+        })?;
+    let config = match ca_pem {
+        Some(pem) => {
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                roots
+                    .add(cert.map_err(|_| TlsProbeError::BadCa)?)
+                    .map_err(|_| TlsProbeError::BadCa)?;
+            }
+            if roots.is_empty() {
+                return Err(TlsProbeError::BadCa);
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
+            .with_no_client_auth(),
+    };
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|_| TlsProbeError::BadName(host.to_owned()))?;
+    let work = async {
+        let tcp = TcpStream::connect(&target)
+            .await
+            .map_err(|source| TlsProbeError::Connect {
+                target: target.clone(),
+                source,
+            })?;
+        let tls = TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| TlsProbeError::Handshake {
+                target: target.clone(),
+                reason: e.to_string(),
+            })?;
+        let (_, conn) = tls.get_ref();
+        Ok(Negotiated {
+            version: match conn.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".into(),
+                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".into(),
+                other => format!("{other:?}"),
+            },
+            suite: conn
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_default(),
+            verified: ca_pem.is_some(),
+        })
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| TlsProbeError::Timeout(target.clone()))?
+}
+
+/// What a plain-HTTP request to `/` got back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpAnswer {
+    /// Status code.
+    pub status: u16,
+    /// The `Location` header, if any.
+    pub location: Option<String>,
+    /// Body bytes received (up to 64 KiB).
+    pub body_len: usize,
+}
+
+impl HttpAnswer {
+    /// The answer is only a redirect to HTTPS (no content served over plain HTTP).
+    pub fn redirects_to_https(&self) -> bool {
+        (300..400).contains(&self.status)
+            && self
+                .location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("https://"))
+    }
+}
+
+/// Sends `GET / HTTP/1.1` over plain TCP and reads the status and `Location`.
+pub async fn http_get_root(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<HttpAnswer, TlsProbeError> {
+    let target = format!("{host}:{port}");
+    let work = async {
+        let mut tcp =
+            TcpStream::connect(&target)
+                .await
+                .map_err(|source| TlsProbeError::Connect {
+                    target: target.clone(),
+                    source,
+                })?;
+        let req = format!("GET / HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
+        let io = |source| TlsProbeError::Connect {
+            target: target.clone(),
+            source,
+        };
+        tcp.write_all(req.as_bytes()).await.map_err(io)?;
+        let mut buf = Vec::new();
+        let _ = (&mut tcp).take(64 * 1024).read_to_end(&mut buf).await;
+        Ok(parse_http(&buf))
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| TlsProbeError::Timeout(target.clone()))?
+}
+
+fn parse_http(buf: &[u8]) -> HttpAnswer {
+    let text = String::from_utf8_lossy(buf);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let location = lines.find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("location")
+            .then(|| v.trim().to_owned())
+    });
+    HttpAnswer {
+        status,
+        location,
+        body_len: body.len(),
+    }
+}
+
+/// Accepts any certificate (only to learn the negotiated version when no CA is given); the
+/// signatures are still checked so the handshake is a real one.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_answers_parse() {
+        let a = parse_http(
+            b"HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:4440/\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(a.status, 302);
+        assert!(a.redirects_to_https());
+        let b = parse_http(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>jobs</html>");
+        assert_eq!((b.status, b.location.clone(), b.body_len), (200, None, 17));
+        assert!(!b.redirects_to_https());
+        assert_eq!(parse_http(b"garbage").status, 0);
+    }
+}
