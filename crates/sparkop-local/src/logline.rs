@@ -164,6 +164,10 @@ pub fn fact(line: &Line<'_>) -> Option<Fact> {
 /// Whether a line is worth showing on the console by default: the application's own output,
 /// warnings and errors, and (with `debug_auth`) Spark's authentication traces.
 pub fn shown(line: &Line<'_>, debug_auth: bool) -> bool {
+    // Executors log their normal end (the worker stops them) at ERROR.
+    if line.message == "RECEIVED SIGNAL TERM" {
+        return false;
+    }
     match line.level {
         None => true,
         Some(l) if l >= Level::Warn => true,

@@ -175,8 +175,14 @@ pub fn prepare(
         secret_env.push((name.clone(), Zeroizing::new(text.to_owned())));
     }
 
+    // A SPARK_HOME of the run's own: local-cluster writes executor work dirs and logs under
+    // SPARK_HOME/work (it ignores SPARK_WORKER_DIR), and neither the cache nor a user's
+    // installation should collect them.
+    let home = run_dir.root().join("spark-home");
+    crate::install::synthesize_home(&spark.home, &home)?;
+    std::os::unix::fs::symlink("../work", home.join("work")).map_err(io(&home))?;
     let paths = Paths {
-        spark_home: spark.home.clone(),
+        spark_home: home,
         conf_dir: run_dir.root().join("conf"),
         work_dir: run_dir.root().join("work"),
         secret_properties,

@@ -5,7 +5,8 @@
 //! RUN/            0700   kept after the run
 //!   conf/                SPARK_CONF_DIR (log4j2.properties)
 //!   logs/driver.log      everything the driver printed
-//!   work/app-…/N/        executor stdout/stderr (SPARK_WORKER_DIR)
+//!   spark-home/          the run's SPARK_HOME: links to the installation, work -> ../work
+//!   work/app-…/N/        executor stdout/stderr
 //!   ui-ca.crt            CA of the generated UI certificate (trust it with curl --cacert)
 //!   secrets/      0700   removed at exit (files 0600)
 //! ```

@@ -1,0 +1,704 @@
+//! End to end: `sparkop run` with real Spark JVMs (pyspark 4.3.0 from PyPI, installed by
+//! `sparkop spark install 4.3.0` in the test command), real TLS and a real packet capture.
+//!
+//! The runs share fixed ports (UI 4040/4440, driver 40100, block managers 40200+), so they
+//! take a lock and run one at a time. Without Spark (or tcpdump) a test says so and passes,
+//! unless SPARKOP_REQUIRE_E2E=1 (set by scripts/test-all), where it fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+const SPARK: &str = "4.3.0";
+const DRIVER_PORT: u16 = 40100;
+const AUTH_EXAMPLE: &str = include_str!("../../../examples/auth-encryption.yaml");
+const UI_TLS_EXAMPLE: &str = include_str!("../../../examples/ui-tls.yaml");
+const MOCK_TASK_RUNNER: &str =
+    include_str!("../../../examples/mock-task-runner/MockTaskRunner.java");
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn sparkop() -> PathBuf {
+    assert_cmd::cargo::cargo_bin!("sparkop").to_owned()
+}
+
+fn required() -> bool {
+    std::env::var("SPARKOP_REQUIRE_E2E").is_ok_and(|v| v == "1")
+}
+
+/// SPARK_HOME of the installed test version, or None (skip) when it is not installed.
+fn spark_home() -> Option<PathBuf> {
+    let out = Command::new(sparkop())
+        .args(["spark", "home", SPARK])
+        .output()
+        .ok()?;
+    if out.status.success() {
+        return Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    }
+    assert!(
+        !required(),
+        "Spark {SPARK} is not installed: run `sparkop spark install {SPARK}`"
+    );
+    eprintln!("skipping: Spark {SPARK} is not installed (sparkop spark install {SPARK})");
+    None
+}
+
+/// The MockTaskRunner jar, compiled once per test process into a shared directory.
+fn mock_jar_dir(home: &Path) -> PathBuf {
+    static DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut slot = DIR.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(d) = slot.as_ref() {
+        return d.clone();
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("sparkop-mock-")
+        .tempdir()
+        .expect("tmp")
+        .keep();
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join("out")).expect("mkdir");
+    std::fs::write(src.join("MockTaskRunner.java"), MOCK_TASK_RUNNER).expect("write");
+    let cp = format!("{}/jars/*", home.display());
+    let ok = Command::new("javac")
+        .args(["-nowarn", "-cp", &cp, "-d"])
+        .arg(src.join("out"))
+        .arg(src.join("MockTaskRunner.java"))
+        .status()
+        .expect("javac");
+    assert!(ok.success(), "javac failed");
+    let ok = Command::new("jar")
+        .arg("cf")
+        .arg(dir.join("mock-task-runner.jar"))
+        .arg("-C")
+        .arg(src.join("out"))
+        .arg(".")
+        .status()
+        .expect("jar");
+    assert!(ok.success(), "jar failed");
+    *slot = Some(dir.clone());
+    dir
+}
+
+/// A fresh secret value that no file of the repository contains, to scan for leaks.
+fn fresh_secret() -> String {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b).expect("random");
+    format!("e2eLEAK{}", hex::encode(b))
+}
+
+/// The auth+encryption example with short tasks, a plaintext marker, fixed ports.
+fn auth_manifest(tasks: u32, seconds: u32, marker: &str) -> String {
+    let text = AUTH_EXAMPLE.replace(
+        "  arguments:\n    - \"1\"\n    - \"600\"\n",
+        &format!("  arguments:\n    - \"{tasks}\"\n    - \"{seconds}\"\n    - \"{marker}\"\n"),
+    );
+    assert_ne!(
+        text, AUTH_EXAMPLE,
+        "the example's arguments changed; update this test"
+    );
+    add_conf(&text)
+}
+
+fn add_conf(text: &str) -> String {
+    text.replace(
+        "  sparkConf:\n",
+        &format!(
+            "  sparkConf:\n    \"spark.driver.port\": \"{DRIVER_PORT}\"\n    \"spark.blockManager.port\": \"40200\"\n"
+        ),
+    )
+}
+
+fn secret_manifest(name: &str, key: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\nstringData:\n  {key}: {value}\n"
+    )
+}
+
+/// A running `sparkop run` whose output is collected line by line.
+struct Run {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    run_dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Run {
+    fn start(manifest: &str, secrets: &[String], extra: &[&str]) -> Run {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let app = tmp.path().join("app.yaml");
+        std::fs::write(&app, manifest).expect("write");
+        let run_dir = tmp.path().join("run");
+        let mut cmd = Command::new(sparkop());
+        cmd.arg("run")
+            .arg(&app)
+            .arg("--run-dir")
+            .arg(&run_dir)
+            .args(extra);
+        for (i, s) in secrets.iter().enumerate() {
+            let f = tmp.path().join(format!("secret-{i}.yaml"));
+            std::fs::write(&f, s).expect("write");
+            cmd.arg("-f").arg(f);
+        }
+        cmd.env("SPARK_LOCAL_IP", "127.0.0.1")
+            .env_remove("SPARK_HOME")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("sparkop");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for pipe in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let lines = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            });
+        }
+        Run {
+            child,
+            lines,
+            run_dir,
+            _tmp: tmp,
+        }
+    }
+
+    fn output(&self) -> String {
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
+    }
+
+    /// Waits (bounded) until the output contains `text`.
+    fn wait_for(&self, text: &str, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.output().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no {text:?} within {limit:?}; output:\n{}", self.output());
+    }
+
+    /// Waits (bounded) for sparkop to exit; returns its exit code.
+    fn finish(&mut self, limit: Duration) -> i32 {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                std::thread::sleep(Duration::from_millis(200)); // let the readers drain
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        panic!(
+            "sparkop did not finish within {limit:?}; output:\n{}",
+            self.output()
+        );
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.signal("INT");
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(30) {
+                if self.child.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Processes whose command line mentions `needle`, with their command lines.
+fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
+            if cmd.contains(needle) {
+                found.push((pid, cmd));
+            }
+        }
+    }
+    found
+}
+
+/// Every command line on the machine (for secret scans).
+fn all_cmdlines() -> String {
+    processes_mentioning("")
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The environment value `name` of the process running spark-submit for `run_dir`.
+fn driver_env(run_dir: &Path, name: &str) -> Option<String> {
+    let needle = run_dir.display().to_string();
+    for (pid, cmd) in processes_mentioning(&needle) {
+        if !cmd.contains("SparkSubmit") {
+            continue;
+        }
+        let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+        for var in env.split(|b| *b == 0) {
+            let var = String::from_utf8_lossy(var);
+            if let Some(v) = var.strip_prefix(&format!("{name}=")) {
+                return Some(v.to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// Files under `dir` (recursively) whose contents contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                stack.push(p);
+            } else if t.is_file()
+                && std::fs::read(&p)
+                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                hits.push(p);
+            }
+        }
+    }
+    hits
+}
+
+/// After a run: nothing of it is running, its secrets are gone, and no secret is anywhere.
+fn assert_clean_after(run: &Run, secrets: &[&str]) {
+    let needle = run.run_dir.display().to_string();
+    let start = Instant::now();
+    let mut left = processes_mentioning(&needle);
+    while !left.is_empty() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(200));
+        left = processes_mentioning(&needle);
+    }
+    assert!(left.is_empty(), "processes left running: {left:#?}");
+    assert!(!run.run_dir.join("secrets").exists(), "secret files remain");
+    assert!(
+        run.run_dir.join("logs/driver.log").exists(),
+        "logs are kept"
+    );
+    let output = run.output();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        assert!(!output.contains(s), "a secret value is in sparkop's output");
+        let hits = files_containing(&run.run_dir, s);
+        assert!(hits.is_empty(), "a secret value is in {hits:?}");
+    }
+}
+
+/// tcpdump on loopback for the run's ports; None (skip) when tcpdump is missing.
+struct Capture {
+    child: Child,
+    file: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Capture {
+    fn start() -> Option<Capture> {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let file = tmp.path().join("lo.pcap");
+        let spawned = Command::new("tcpdump")
+            .args(["-i", "lo", "-s", "0", "-U", "-w"])
+            .arg(&file)
+            .arg("tcp portrange 40100-40300")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(!required(), "tcpdump is required: {e}");
+                eprintln!("skipping the capture: tcpdump: {e}");
+                return None;
+            }
+        };
+        // tcpdump says "listening on lo" once the capture is armed.
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        let _ = stderr.read_line(&mut line);
+        assert!(line.contains("listening on"), "tcpdump: {line}");
+        std::thread::spawn(move || for _ in stderr.lines() {});
+        Some(Capture {
+            child,
+            file,
+            _tmp: tmp,
+        })
+    }
+
+    /// Stops the capture and returns the bytes captured.
+    fn stop(mut self) -> Vec<u8> {
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while self.child.try_wait().ok().flatten().is_none()
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::read(&self.file).expect("pcap")
+    }
+}
+
+fn count(haystack: &[u8], needle: &str) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle.as_bytes())
+        .count()
+}
+
+/// The guide's auth+encryption example, made runnable: executors authenticate with the
+/// Secret's value (the guide's SPARK_AUTHENTICATE_SECRET convention made effective), the wire
+/// carries no plaintext, a rogue executor with a wrong secret is refused and reported, the UI
+/// answers TLS 1.3 only with a certificate the run CA verifies, and nothing leaks or lingers.
+#[test]
+fn guide_auth_encryption_example_runs_encrypted_and_refuses_a_wrong_secret() {
+    let _serial = serial();
+    let Some(home) = spark_home() else { return };
+    let jars = mock_jar_dir(&home);
+    let secret = fresh_secret();
+    let marker = format!("SPARKOPMARKER{}", &fresh_secret()[7..]);
+    let capture = Capture::start();
+    let mount = format!("/opt/sparkop/examples={}", jars.display());
+    let mut run = Run::start(
+        &auth_manifest(2, 8, &marker),
+        &[secret_manifest("spark-secret", "secret", &secret)],
+        &["--mount", &mount],
+    );
+    run.wait_for("RUNNING", Duration::from_secs(120));
+
+    // While it runs: the secret is on no command line; the UI is TLS 1.3 only.
+    let ui_password =
+        driver_env(&run.run_dir, "SPARKOP_UI_KEYSTORE_PASSWORD").expect("password env");
+    let cmdlines = all_cmdlines();
+    assert!(
+        !cmdlines.contains(&secret) && !cmdlines.contains(&ui_password),
+        "a secret is on a command line"
+    );
+    let ca = std::fs::read(run.run_dir.join("ui-ca.crt")).expect("run CA");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    use sparkop_audit::tls::{Offer, handshake, http_get_root};
+    let t = Duration::from_secs(5);
+    let n = rt
+        .block_on(handshake("127.0.0.1", 4440, Some(&ca), Offer::Any, t))
+        .expect("TLS 1.3 + CA");
+    assert_eq!(n.version, "TLSv1.3");
+    assert!(n.verified);
+    let n = rt
+        .block_on(handshake("localhost", 4440, Some(&ca), Offer::Tls13Only, t))
+        .expect("by name");
+    assert_eq!(n.version, "TLSv1.3");
+    let refused = rt.block_on(handshake("127.0.0.1", 4440, None, Offer::Tls12Only, t));
+    assert!(refused.is_err(), "TLS 1.2 was accepted: {refused:?}");
+    let other_ca = sparkop_pki::generate(&sparkop_pki::Request::default()).expect("ca");
+    let wrong_ca = rt.block_on(handshake(
+        "127.0.0.1",
+        4440,
+        Some(other_ca.ca_pem.as_bytes()),
+        Offer::Any,
+        t,
+    ));
+    assert!(
+        wrong_ca.is_err(),
+        "a certificate verified against an unrelated CA"
+    );
+    let http = rt
+        .block_on(http_get_root("127.0.0.1", 4040, t))
+        .expect("http");
+    assert!(
+        http.redirects_to_https(),
+        "4040 must only redirect: {http:?}"
+    );
+    assert!(
+        http.location
+            .as_deref()
+            .is_some_and(|l| l.contains(":4440")),
+        "{http:?}"
+    );
+
+    // A rogue executor with the wrong secret: refused by the driver, reported in plain words.
+    let rogue = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{}/jars/*", home.display()))
+        .args([
+            "-Dspark.authenticate=true",
+            "-Dspark.network.crypto.enabled=true",
+        ])
+        .arg(format!("-Dspark.driver.port={DRIVER_PORT}"))
+        .args([
+            "org.apache.spark.executor.CoarseGrainedExecutorBackend",
+            "--driver-url",
+        ])
+        .arg(format!(
+            "spark://CoarseGrainedScheduler@127.0.0.1:{DRIVER_PORT}"
+        ))
+        .args([
+            "--executor-id",
+            "99",
+            "--hostname",
+            "127.0.0.1",
+            "--cores",
+            "1",
+        ])
+        .args(["--app-id", "app-rogue", "--resourceProfileId", "0"])
+        .env("_SPARK_AUTH_SECRET", "definitely-the-wrong-secret")
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("rogue executor");
+    assert!(!rogue.status.success(), "the rogue executor was accepted");
+    let rogue_err = String::from_utf8_lossy(&rogue.stderr);
+    assert!(
+        rogue_err.contains("New auth protocol failed"),
+        "{rogue_err}"
+    );
+    run.wait_for(
+        "failed authentication (wrong or missing secret)",
+        Duration::from_secs(30),
+    );
+
+    let code = run.finish(Duration::from_secs(180));
+    let out = run.output();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("COMPLETED"), "{out}");
+    assert!(out.contains("from Secret spark-secret/secret"), "{out}");
+    assert!(
+        out.contains("1 executor(s) registered through authenticated connections"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MockTaskRunner: 2 task(s) of 8 s finished"),
+        "{out}"
+    );
+    assert!(
+        out.contains("refused         1 connection(s)")
+            || out.contains("connection(s) that failed authentication"),
+        "{out}"
+    );
+    let log = std::fs::read_to_string(run.run_dir.join("logs/driver.log")).expect("log");
+    assert!(
+        log.contains("Authorization successful for client"),
+        "no authenticated connection in the log"
+    );
+    assert_clean_after(&run, &[&secret, &ui_password]);
+
+    if let Some(capture) = capture {
+        let pcap = capture.stop();
+        assert!(
+            pcap.len() > 10_000,
+            "the capture is nearly empty ({} bytes)",
+            pcap.len()
+        );
+        assert_eq!(
+            count(&pcap, &marker),
+            0,
+            "the task marker crossed the wire in cleartext"
+        );
+        assert_eq!(count(&pcap, &secret), 0, "the secret crossed the wire");
+        // Spark's own messages (the rogue executor's refused attempt is in the capture too, so
+        // only the application's traffic is checked: task launches and results).
+        for word in [
+            "ResultTask",
+            "LaunchTask",
+            "RegisterExecutor",
+            "spark.app.name",
+        ] {
+            assert_eq!(
+                count(&pcap, word),
+                0,
+                "{word} crossed the wire in cleartext"
+            );
+        }
+    }
+}
+
+/// The control: the same application with security explicitly disabled sends the marker in
+/// cleartext, which shows the capture above could have seen it.
+#[test]
+fn with_security_disabled_the_marker_is_on_the_wire() {
+    let _serial = serial();
+    let Some(home) = spark_home() else { return };
+    let jars = mock_jar_dir(&home);
+    let Some(capture) = Capture::start() else {
+        return;
+    };
+    let marker = format!("SPARKOPMARKER{}", &fresh_secret()[7..]);
+    let manifest: String = auth_manifest(2, 1, &marker)
+        .lines()
+        .filter(|l| {
+            !l.contains("spark.authenticate")
+                && !l.contains("spark.network.crypto")
+                && !l.contains("secretKeyRef")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        + "  security:\n    authentication: {enabled: false}\n    ui: {tls: {enabled: false}}\n";
+    let mount = format!("/opt/sparkop/examples={}", jars.display());
+    let mut run = Run::start(&manifest, &[], &["--mount", &mount]);
+    let code = run.finish(Duration::from_secs(180));
+    assert_eq!(code, 0, "{}", run.output());
+    assert!(
+        run.output().contains("off: RPC traffic is in cleartext"),
+        "{}",
+        run.output()
+    );
+    let pcap = capture.stop();
+    assert!(
+        count(&pcap, &marker) > 0,
+        "the control run's marker is not in the capture"
+    );
+    assert_clean_after(&run, &[]);
+}
+
+/// The guide's TLS example: its keystore and passwords come from a Secret made by
+/// `sparkop keystore create` (replacing keytool), mounted where the manifest says.
+#[test]
+fn guide_ui_tls_example_runs_with_a_keystore_secret() {
+    let _serial = serial();
+    let Some(_) = spark_home() else { return };
+    let out = Command::new(sparkop())
+        .args(["keystore", "create", "ssl-secrets"])
+        .output()
+        .expect("keystore create");
+    assert!(out.status.success());
+    let secret_yaml = String::from_utf8(out.stdout).expect("utf8");
+    let mut run = Run::start(UI_TLS_EXAMPLE, &[secret_yaml], &[]);
+    let code = run.finish(Duration::from_secs(240));
+    let output = run.output();
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("Pi is roughly"), "{output}");
+    assert!(output.contains("TLSv1.3"), "{output}");
+    assert!(
+        output.contains("1 executor(s) registered through authenticated connections"),
+        "{output}"
+    );
+    assert_clean_after(&run, &[]);
+}
+
+/// A failing application: exit 1, FAILED, and the same clean-up.
+#[test]
+fn a_failed_run_exits_1_and_cleans_up() {
+    let _serial = serial();
+    let Some(home) = spark_home() else { return };
+    let jars = mock_jar_dir(&home);
+    let secret = fresh_secret();
+    let manifest = auth_manifest(1, 0, "x")
+        .replace("    - \"1\"\n    - \"0\"\n", "    - \"0\"\n    - \"0\"\n");
+    let mount = format!("/opt/sparkop/examples={}", jars.display());
+    let mut run = Run::start(
+        &manifest,
+        &[secret_manifest("spark-secret", "secret", &secret)],
+        &["--mount", &mount],
+    );
+    let code = run.finish(Duration::from_secs(180));
+    assert_eq!(code, 1, "{}", run.output());
+    assert!(run.output().contains("FAILED"), "{}", run.output());
+    assert_clean_after(&run, &[&secret]);
+}
+
+/// Ctrl-C while tasks run: exit 130, the JVMs stop, the secrets go.
+#[test]
+fn sigint_stops_every_jvm_and_removes_the_secrets() {
+    let _serial = serial();
+    let Some(home) = spark_home() else { return };
+    let jars = mock_jar_dir(&home);
+    let secret = fresh_secret();
+    let mount = format!("/opt/sparkop/examples={}", jars.display());
+    let mut run = Run::start(
+        &auth_manifest(2, 120, "x"),
+        &[secret_manifest("spark-secret", "secret", &secret)],
+        &["--mount", &mount],
+    );
+    run.wait_for("RUNNING", Duration::from_secs(120));
+    let start = Instant::now();
+    while processes_mentioning("CoarseGrainedExecutorBackend")
+        .iter()
+        .all(|(_, c)| !c.contains(&run.run_dir.display().to_string()))
+        && start.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        run.run_dir.join("secrets/spark.properties").exists(),
+        "the secret file exists while running"
+    );
+    run.signal("INT");
+    let code = run.finish(Duration::from_secs(60));
+    assert_eq!(code, 130, "{}", run.output());
+    assert!(run.output().contains("INTERRUPTED"), "{}", run.output());
+    assert_clean_after(&run, &[&secret]);
+}
+
+/// A Secret that is missing, or lacks the key, is named with the key before anything starts.
+#[test]
+fn a_missing_secret_is_named_before_anything_starts() {
+    let _serial = serial();
+    if spark_home().is_none() {
+        return;
+    }
+    let mut run = Run::start(&auth_manifest(1, 0, "x"), &[], &[]);
+    assert_eq!(run.finish(Duration::from_secs(60)), 2);
+    assert!(
+        run.output()
+            .contains("Secret \"spark-secret\" not found (the RPC authentication secret)"),
+        "{}",
+        run.output()
+    );
+    let mut run = Run::start(
+        &auth_manifest(1, 0, "x"),
+        &[secret_manifest("spark-secret", "other", "v")],
+        &[],
+    );
+    assert_eq!(run.finish(Duration::from_secs(60)), 2);
+    assert!(
+        run.output().contains("has no key \"secret\""),
+        "{}",
+        run.output()
+    );
+    assert!(!run.run_dir.exists(), "nothing was started");
+}
