@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_missing_java_says_what_to_install() {
-        let err = check(Path::new("/nonexistent/bin/java"), None).unwrap_err();
+        let err = check(Path::new("/nonexistent/bin/java"), None).expect_err("must fail");
         assert!(
             err.to_string().contains("install Java 17 or newer"),
             "{err}"

@@ -87,10 +87,10 @@ pub fn command(
                 .map(|item| local_file(&AppFile::classify(item.trim()), paths, exists, key))
                 .collect();
             *value = mapped?.join(",");
-        } else if value.starts_with('/') {
-            if let Some(mapped) = map_mount(value, &paths.mounts) {
-                *value = mapped.display().to_string();
-            }
+        } else if value.starts_with('/')
+            && let Some(mapped) = map_mount(value, &paths.mounts)
+        {
+            *value = mapped.display().to_string();
         }
     }
 
@@ -358,7 +358,7 @@ mod tests {
         let mut p = paths();
         p.mounts.clear();
         let err = command(&plan_of(AUTH), &p, &|_| false)
-            .unwrap_err()
+            .expect_err("must fail")
             .to_string();
         assert!(
             err.contains("--mount /opt/sparkop/examples=LOCAL_DIR"),

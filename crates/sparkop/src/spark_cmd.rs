@@ -135,10 +135,12 @@ pub fn ensure(spark_home: Option<&std::path::Path>, requested: &str) -> anyhow::
             install::MIN_RUNNABLE.1
         );
     }
-    if let Some(v) = install::list_installed(&cache).into_iter().next() {
-        if let Some(h) = install::installed(&cache, &v) {
-            return Ok(h);
-        }
+    if let Some(h) = install::list_installed(&cache)
+        .into_iter()
+        .next()
+        .and_then(|v| install::installed(&cache, &v))
+    {
+        return Ok(h);
     }
     let newest = install::newest_available(&python())?;
     install_with_progress(&cache, &newest)

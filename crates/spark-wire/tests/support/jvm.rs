@@ -24,6 +24,11 @@ pub fn jars(version: &str) -> Option<PathBuf> {
         Some(c) => PathBuf::from(c),
         None => Path::new(&std::env::var_os("HOME")?).join(".cache/sparkop"),
     };
+    // Installed by `sparkop spark install VERSION`.
+    let installed = cache.join("spark-home").join(version);
+    if installed.join(".complete").exists() {
+        return Some(installed.join("home/jars"));
+    }
     let root = cache.join("spark").join(version);
     // `.complete` is written by scripts/provision-spark once extraction has finished.
     root.join(".complete").exists().then(|| root.join("jars"))

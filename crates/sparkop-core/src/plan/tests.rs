@@ -262,7 +262,7 @@ fn an_ui_port_that_is_not_a_number_is_located() {
     let err = plan(&app_of(&with_spec(
         "  sparkConf: {spark.ui.port: \"http\"}\n",
     )))
-    .unwrap_err();
+    .expect_err("must fail");
     assert_eq!(
         err.to_string(),
         "spec.sparkConf[spark.ui.port]: not a port number: \"http\""
@@ -278,12 +278,12 @@ fn every_field_fixture_plans() {
 #[test]
 fn missing_secrets_and_keys_are_all_named() {
     let p = plan_of(EXAMPLE_UI_TLS);
-    let errs = resolve(&p, &[]).unwrap_err();
+    let errs = resolve(&p, &[]).expect_err("must fail");
     assert!(errs.iter().all(
         |e| matches!(e, SecretError::MissingSecret { secret, .. } if secret == "ssl-secrets")
     ));
     let partial = [secret("ssl-secrets", &[("key-password", "k1")])];
-    let errs = resolve(&p, &partial).unwrap_err();
+    let errs = resolve(&p, &partial).expect_err("must fail");
     let text: Vec<_> = errs.iter().map(ToString::to_string).collect();
     assert!(
         text.contains(&"Secret \"ssl-secrets\" has no key \"keystore-password\" (driver environment variable SPARK_SSL_KEYSTOREPASSWORD); its keys are: key-password".to_string()),
