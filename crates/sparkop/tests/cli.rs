@@ -197,3 +197,129 @@ fn stdin_is_read_with_a_dash() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn secret_create_prints_a_secret_our_loader_reads_back() {
+    let out = sparkop()
+        .args([
+            "secret",
+            "create",
+            "spark-secret",
+            "-n",
+            "team-a",
+            "--random",
+            "secret",
+            "--from-literal",
+            "user=spark",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let loaded = sparkop_api::manifest::load_str("s.yaml", &text, Default::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let Some(sparkop_api::manifest::Object::Secret(s)) =
+        loaded.documents.first().map(|d| &d.object)
+    else {
+        panic!("not a Secret: {text}")
+    };
+    assert_eq!(
+        (s.name.as_str(), s.namespace.as_deref()),
+        ("spark-secret", Some("team-a"))
+    );
+    let secret = s.get("secret").expect("random key").expose();
+    assert_eq!(secret.len(), 64, "32 random bytes, hex");
+    assert!(secret.iter().all(u8::is_ascii_hexdigit));
+    assert_eq!(s.get("user").map(|v| v.expose()), Some(&b"spark"[..]));
+    // A second call gives a different secret.
+    let again = sparkop()
+        .args(["secret", "create", "x", "--random", "k"])
+        .output()
+        .expect("run");
+    assert!(
+        !String::from_utf8_lossy(&again.stdout).contains(std::str::from_utf8(secret).expect("hex"))
+    );
+}
+
+#[test]
+fn secret_create_refuses_bad_keys_and_names() {
+    for args in [
+        vec!["secret", "create", "Bad_Name", "--random", "k"],
+        vec!["secret", "create", "ok", "--random", "bad/key"],
+        vec!["secret", "create", "ok", "--from-literal", "novalue"],
+        vec!["secret", "create", "ok", "--random", "k", "--random", "k"],
+    ] {
+        let out = sparkop().args(&args).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "nothing printed on error: {args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("error"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn keystore_create_prints_every_key_the_tls_setup_needs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca = dir.path().join("ca.crt");
+    let out = sparkop()
+        .args([
+            "keystore",
+            "create",
+            "ssl-secrets",
+            "--host",
+            "spark.example.com",
+            "--days",
+            "7",
+            "--ca-out",
+        ])
+        .arg(&ca)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let loaded = sparkop_api::manifest::load_str("k.yaml", &text, Default::default());
+    let Some(sparkop_api::manifest::Object::Secret(s)) =
+        loaded.documents.first().map(|d| &d.object)
+    else {
+        panic!("not a Secret")
+    };
+    let keys: Vec<&str> = s.data.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "ca.crt",
+            "key-password",
+            "keystore-password",
+            "keystore.p12",
+            "truststore-password",
+            "truststore.p12"
+        ]
+    );
+    assert_eq!(
+        s.get("key-password").map(|v| v.expose()),
+        s.get("keystore-password").map(|v| v.expose())
+    );
+    assert_eq!(
+        std::fs::read(&ca).expect("ca"),
+        s.get("ca.crt").expect("ca").expose()
+    );
+    assert!(
+        sparkop()
+            .args(["keystore", "create", "x", "--host", "bad host"])
+            .output()
+            .expect("run")
+            .status
+            .code()
+            == Some(2)
+    );
+}

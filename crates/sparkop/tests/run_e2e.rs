@@ -702,3 +702,42 @@ fn a_missing_secret_is_named_before_anything_starts() {
     );
     assert!(!run.run_dir.exists(), "nothing was started");
 }
+
+/// The driver JVM crashes (SIGKILL): sparkop reports FAILED, stops the orphaned executors and
+/// removes the secrets.
+#[test]
+fn a_driver_crash_still_cleans_up() {
+    let _serial = serial();
+    let Some(home) = spark_home() else { return };
+    let jars = mock_jar_dir(&home);
+    let secret = fresh_secret();
+    let mount = format!("/opt/sparkop/examples={}", jars.display());
+    let mut run = Run::start(
+        &auth_manifest(2, 120, "x"),
+        &[secret_manifest("spark-secret", "secret", &secret)],
+        &["--mount", &mount],
+    );
+    run.wait_for("RUNNING", Duration::from_secs(120));
+    let needle = run.run_dir.display().to_string();
+    let start = Instant::now();
+    while !processes_mentioning(&needle)
+        .iter()
+        .any(|(_, c)| c.contains("CoarseGrainedExecutorBackend"))
+        && start.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let driver = processes_mentioning(&needle)
+        .into_iter()
+        .find(|(_, c)| c.contains("org.apache.spark.deploy.SparkSubmit"))
+        .expect("the driver JVM");
+    let ok = Command::new("kill")
+        .args(["-KILL", &driver.0.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let code = run.finish(Duration::from_secs(60));
+    assert_eq!(code, 1, "{}", run.output());
+    assert!(run.output().contains("FAILED"), "{}", run.output());
+    assert_clean_after(&run, &[&secret]);
+}
