@@ -4,14 +4,16 @@
 //!
 //! ```text
 //!  host:port ─► rpc::audit_rpc ──┐
-//!  host:port ─► tls::handshake ──┤   (web UI: version, suite, verification)
+//!  UI URL    ─► ui::audit_ui ────┤   (tls: version, suite, verification, expiry)
 //!  manifests ─► manifest::audit ─┴─► Vec<Finding> ─► report::{table, json, sarif}
 //! ```
 
+mod der;
 pub mod finding;
 pub mod manifest;
 pub mod report;
 pub mod rpc;
 pub mod tls;
+pub mod ui;
 
 pub use finding::Finding;

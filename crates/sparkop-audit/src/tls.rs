@@ -33,6 +33,8 @@ pub struct Negotiated {
     pub suite: String,
     /// Whether the certificate chain verified against the given CA for the host name.
     pub verified: bool,
+    /// The leaf certificate's notAfter, in seconds since the Unix epoch.
+    pub not_after: Option<i64>,
 }
 
 /// Why a probe failed.
@@ -144,6 +146,10 @@ pub async fn handshake(
                 .map(|s| format!("{:?}", s.suite()))
                 .unwrap_or_default(),
             verified: ca_pem.is_some(),
+            not_after: conn
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|leaf| crate::der::not_after(leaf.as_ref())),
         })
     };
     tokio::time::timeout(timeout, work)
@@ -179,6 +185,16 @@ pub async fn http_get_root(
     port: u16,
     timeout: Duration,
 ) -> Result<HttpAnswer, TlsProbeError> {
+    http_get(host, port, "/", timeout).await.map(|(a, _)| a)
+}
+
+/// Sends `GET path` over plain TCP; returns the answer and up to 64 KiB of the body as text.
+pub async fn http_get(
+    host: &str,
+    port: u16,
+    path: &str,
+    timeout: Duration,
+) -> Result<(HttpAnswer, String), TlsProbeError> {
     let target = format!("{host}:{port}");
     let work = async {
         let mut tcp =
@@ -188,7 +204,8 @@ pub async fn http_get_root(
                     target: target.clone(),
                     source,
                 })?;
-        let req = format!("GET / HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
         let io = |source| TlsProbeError::Connect {
             target: target.clone(),
             source,
@@ -196,7 +213,12 @@ pub async fn http_get_root(
         tcp.write_all(req.as_bytes()).await.map_err(io)?;
         let mut buf = Vec::new();
         let _ = (&mut tcp).take(64 * 1024).read_to_end(&mut buf).await;
-        Ok(parse_http(&buf))
+        let text = String::from_utf8_lossy(&buf);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_owned();
+        Ok((parse_http(&buf), body))
     };
     tokio::time::timeout(timeout, work)
         .await

@@ -181,6 +181,53 @@ pub fn shown(line: &Line<'_>, debug_auth: bool) -> bool {
     }
 }
 
+/// Whether a line without a log4j prefix continues the previous record: a stack frame, a
+/// `Caused by:`, or the `pkg.Exception: message` head of a stack trace.
+pub fn is_continuation(line: &str) -> bool {
+    if line.starts_with('\t') || line.starts_with("Caused by:") || line.starts_with("Suppressed:") {
+        return true;
+    }
+    let head = line.split(": ").next().unwrap_or(line);
+    let mut parts = head.split('.');
+    let first = parts.next().unwrap_or("");
+    let rest: Vec<&str> = parts.collect();
+    !rest.is_empty()
+        && first.chars().all(|c| c.is_ascii_lowercase())
+        && !first.is_empty()
+        && rest.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        })
+        && rest.last().is_some_and(|l| {
+            l.ends_with("Exception") || l.ends_with("Error") || l.ends_with("Throwable")
+        })
+}
+
+/// Console visibility of the lines of one stream, carrying a record's visibility over to its
+/// stack trace.
+#[derive(Debug, Default)]
+pub struct Visibility {
+    last: bool,
+}
+
+impl Visibility {
+    /// Whether to show `line`. `loose` lines (neither log4j records nor continuations) are
+    /// shown when `show_loose` (the driver's stderr carries Python tracebacks and JVM warnings;
+    /// an executor's stderr only fragments).
+    pub fn shown(&mut self, line: &Line<'_>, debug_auth: bool, show_loose: bool) -> bool {
+        let shown = if line.level.is_some() {
+            shown(line, debug_auth)
+        } else if is_continuation(line.message) {
+            self.last
+        } else {
+            return show_loose;
+        };
+        self.last = shown;
+        shown
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +310,35 @@ mod tests {
         assert!(shown(&auth, true) && !shown(&info, true));
         assert_eq!(info.logger, Some("org.apache.spark.SparkContext"));
         assert_eq!(info.level, Some(Level::Info));
+    }
+
+    #[test]
+    fn stack_traces_follow_their_record() {
+        for l in [
+            "\tat org.apache.spark.network.X.y(X.java:1)",
+            "Caused by: java.io.IOException: boom",
+            "java.lang.IllegalArgumentException: Authentication failed.",
+            "org.apache.spark.SparkException: Exception thrown in awaitResult:",
+        ] {
+            assert!(is_continuation(l), "{l}");
+        }
+        for l in [
+            "Pi is roughly 3.14",
+            "Traceback (most recent call last):",
+            "  File \"x.py\"",
+            "es result sent to driver",
+            "a.b",
+        ] {
+            assert!(!is_continuation(l), "{l}");
+        }
+        let mut v = Visibility::default();
+        let info = parse("12:00:01.100 INFO  org.apache.spark.X: hidden");
+        let warn = parse("12:00:01.100 WARN  org.apache.spark.X: shown");
+        let frame = parse("\tat a.b.C.d(C.java:1)");
+        let loose = parse("Traceback (most recent call last):");
+        assert!(!v.shown(&info, false, true) && !v.shown(&frame, false, true));
+        assert!(v.shown(&warn, false, true) && v.shown(&frame, false, true));
+        assert!(v.shown(&loose, false, true) && !v.shown(&loose, false, false));
     }
 
     proptest! {

@@ -52,7 +52,15 @@ pub struct Prepared {
     /// The plan.
     pub plan: LaunchPlan,
     secret_env: Vec<(String, Zeroizing<String>)>,
+    rpc_secret: Option<Zeroizing<String>>,
     debug_auth: bool,
+}
+
+impl Prepared {
+    /// The RPC secret of this run, for sparkop's own live audit (`run --audit`); never logged.
+    pub fn rpc_secret(&self) -> Option<&str> {
+        self.rpc_secret.as_deref().map(String::as_str)
+    }
 }
 
 impl std::fmt::Debug for Prepared {
@@ -95,6 +103,7 @@ pub fn prepare(
     )?;
 
     let mut secret_env: Vec<(String, Zeroizing<String>)> = Vec::new();
+    let mut rpc_secret = None;
     let secret_properties = match &plan.auth_secret {
         None => None,
         Some(source) => {
@@ -118,7 +127,9 @@ pub fn prepare(
                 sparkop_api::conf_keys::AUTHENTICATE_SECRET,
                 &value,
             ));
-            Some(run_dir.write_secret("spark.properties", line.as_bytes())?)
+            let path = run_dir.write_secret("spark.properties", line.as_bytes())?;
+            rpc_secret = Some(value);
+            Some(path)
         }
     };
 
@@ -203,6 +214,7 @@ pub fn prepare(
         ui_ca,
         plan,
         secret_env,
+        rpc_secret,
         debug_auth: opts.debug_auth,
     })
 }
@@ -373,6 +385,7 @@ pub async fn execute(
     let events_for_lines = events.clone();
     let writer = tokio::spawn(async move {
         let mut log = tokio::io::BufWriter::new(log);
+        let mut visibility = logline::Visibility::default();
         while let Some((is_stdout, line)) = line_rx.recv().await {
             let _ = log.write_all(line.as_bytes()).await;
             let _ = log.write_all(b"\n").await;
@@ -380,7 +393,7 @@ pub async fn execute(
             if let Some(fact) = (!is_stdout).then(|| logline::fact(&parsed)).flatten() {
                 let _ = events_for_lines.send(Event::Fact(fact));
             }
-            let shown = is_stdout || logline::shown(&parsed, debug_auth);
+            let shown = is_stdout || visibility.shown(&parsed, debug_auth, true);
             let _ = events_for_lines.send(Event::Log {
                 role: Role::Driver,
                 line,
@@ -483,7 +496,7 @@ async fn stop_group(pgid: Pid) -> bool {
 /// Follows executor logs (`work/app-*/ID/{stdout,stderr}`) as Spark writes them.
 #[derive(Default)]
 struct ExecutorTail {
-    offsets: BTreeMap<PathBuf, (u64, String)>,
+    offsets: BTreeMap<PathBuf, (u64, String, logline::Visibility)>,
 }
 
 impl ExecutorTail {
@@ -514,7 +527,7 @@ impl ExecutorTail {
         events: &mpsc::UnboundedSender<Event>,
         debug_auth: bool,
     ) {
-        let (offset, partial) = self.offsets.entry(path.to_owned()).or_default();
+        let (offset, partial, visibility) = self.offsets.entry(path.to_owned()).or_default();
         let Ok(mut f) = std::fs::File::open(path) else {
             return;
         };
@@ -532,7 +545,7 @@ impl ExecutorTail {
             let line = line.trim_end_matches(['\n', '\r']).to_owned();
             let parsed = logline::parse(&line);
             // Spark writes its launch command at the top of stderr: not news to the user.
-            let shown = (is_stdout || logline::shown(&parsed, debug_auth))
+            let shown = (is_stdout || visibility.shown(&parsed, debug_auth, false))
                 && !line.starts_with("Spark Executor Command:")
                 && !line.starts_with("========================================");
             let _ = events.send(Event::Log {
@@ -541,5 +554,35 @@ impl ExecutorTail {
                 shown,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    fn executor_lines_split_across_polls_come_out_whole() {
+        let work = tempfile::tempdir().expect("tmp");
+        let dir = work.path().join("app-1/0");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let path = dir.join("stderr");
+        let mut f = std::fs::File::create(&path).expect("create");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut tail = ExecutorTail::default();
+        f.write_all(b"first line\nsecond ha").expect("write");
+        tail.poll(work.path(), &tx, false);
+        f.write_all(b"lf\nthird").expect("write");
+        tail.poll(work.path(), &tx, false);
+        f.write_all(b"\n").expect("write");
+        tail.poll(work.path(), &tx, false);
+        tail.poll(work.path(), &tx, false);
+        let mut lines = Vec::new();
+        while let Ok(Event::Log { line, role, .. }) = rx.try_recv() {
+            assert_eq!(role, Role::Executor("0".into()));
+            lines.push(line);
+        }
+        assert_eq!(lines, ["first line", "second half", "third"]);
     }
 }

@@ -11,7 +11,9 @@ use sparkop_audit::rpc::{RpcAuditOptions, audit_rpc};
 use sparkop_audit::{Finding, report};
 use zeroize::Zeroizing;
 
-use crate::cli::{AuditManifestArgs, AuditOutput, AuditOutputArgs, AuditRpcArgs, FailOn};
+use crate::cli::{
+    AuditManifestArgs, AuditOutput, AuditOutputArgs, AuditRpcArgs, AuditUiArgs, FailOn,
+};
 
 const DOCS: &str = "docs/audit.md";
 
@@ -46,6 +48,28 @@ pub fn rpc(args: &AuditRpcArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     let findings = runtime.block_on(audit_rpc(addr, &opts));
+    emit(&findings, &args.out, None)
+}
+
+/// `audit ui`.
+pub fn ui(args: &AuditUiArgs) -> anyhow::Result<i32> {
+    let target = sparkop_audit::ui::UiTarget::parse(&args.url).map_err(anyhow::Error::msg)?;
+    let ca_pem = match &args.ca {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
+        None => None,
+    };
+    let opts = sparkop_audit::ui::UiAuditOptions {
+        ca_pem,
+        allow_tls12: args.allow_tls12,
+        http_port: args.http_port,
+        rest_port: (!args.no_rest).then_some(args.rest_port),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let findings = runtime.block_on(sparkop_audit::ui::audit_ui(&target, &opts));
     emit(&findings, &args.out, None)
 }
 

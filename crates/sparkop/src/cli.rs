@@ -81,6 +81,11 @@ pub struct RunArgs {
     /// Show every log line, not only warnings, errors and the application's output.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Once the executors have registered, audit the running application from the outside:
+    /// the driver's RPC port (with the run's secret) and the web UI. Error-level findings make
+    /// the run exit 1.
+    #[arg(long)]
+    pub audit: bool,
     /// Print timings (sparkop's own overhead) as a JSON line on stderr at the end.
     #[arg(long, hide = true)]
     pub timings: bool,
@@ -188,6 +193,10 @@ pub enum AuditCommand {
     /// secret — which cipher protects the session. Exit status: 1 when a finding reaches
     /// --fail-on, 0 otherwise.
     Rpc(AuditRpcArgs),
+    /// Probe a Spark web UI: TLS versions and suite, certificate chain, host name and expiry
+    /// against a CA, whether the HTTP port only redirects, whether a standalone REST
+    /// submission port is open. Exit status as for `audit rpc`.
+    Ui(AuditUiArgs),
     /// Check manifests with the security policy and deployment-level rules, with a score.
     Manifest(AuditManifestArgs),
 }
@@ -245,6 +254,39 @@ pub struct AuditRpcArgs {
     /// block-transfer and external-shuffle endpoints).
     #[arg(long, default_value = "sparkSaslUser")]
     pub app_id: String,
+    /// Seconds each probe may take.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
+    /// Output options.
+    #[command(flatten)]
+    pub out: AuditOutputArgs,
+}
+
+/// `sparkop audit ui`.
+#[derive(Debug, clap::Args)]
+pub struct AuditUiArgs {
+    /// The UI, e.g. https://127.0.0.1:4440 (or an http:// URL to check for plain HTTP).
+    pub url: String,
+    /// CA certificate (PEM) the UI's certificate must verify against, e.g. a run's ui-ca.crt.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// TLS 1.2 is intended to be accepted (otherwise accepting it is a finding).
+    #[arg(long)]
+    pub allow_tls12: bool,
+    /// The plain-HTTP port to check (default: the HTTPS port - 400, as Spark lays them out).
+    #[arg(long, value_name = "PORT")]
+    pub http_port: Option<u16>,
+    /// The standalone REST submission port to check.
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = 6066,
+        conflicts_with = "no_rest"
+    )]
+    pub rest_port: u16,
+    /// Do not check a REST submission port.
+    #[arg(long)]
+    pub no_rest: bool,
     /// Seconds each probe may take.
     #[arg(long, default_value_t = 5)]
     pub timeout: u64,

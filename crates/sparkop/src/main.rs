@@ -39,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Secret(cli::SecretCommand::Create(args)) => secret_cmd::create(&args),
         Command::Keystore(cli::KeystoreCommand::Create(args)) => secret_cmd::keystore(&args),
         Command::Audit(cli::AuditCommand::Rpc(args)) => audit::rpc(&args),
+        Command::Audit(cli::AuditCommand::Ui(args)) => audit::ui(&args),
         Command::Audit(cli::AuditCommand::Manifest(args)) => audit::manifest(&args),
         Command::Crd => {
             std::io::stdout()

@@ -131,7 +131,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             ms(setup + teardown)
         );
     }
-    Ok(if outcome.succeeded() {
+    let audit_failed = seen
+        .audit
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f.severity == Severity::Error));
+    Ok(if outcome.succeeded() && !audit_failed {
         0
     } else if outcome.interrupted {
         EXIT_INTERRUPTED
@@ -176,6 +180,12 @@ struct Seen {
     ui_tls: Option<Result<sparkop_audit::tls::Negotiated, String>>,
     jobs_ok: usize,
     jobs_failed: usize,
+    /// sparkop's own audit probes are connecting (their refusals are expected).
+    auditing: bool,
+    probe_refusals: usize,
+    audit: Option<Vec<sparkop_audit::Finding>>,
+    /// Hiding the driver's error record (and its stack trace) about sparkop's own probe RPC.
+    hiding_probe_error: bool,
 }
 
 fn prefix(role: &Role) -> (String, Style) {
@@ -227,6 +237,8 @@ async fn watch_run(
     bar.enable_steady_tick(Duration::from_millis(150));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (probe_tx, mut probe_rx) = mpsc::unbounded_channel();
+    let (audit_tx, mut audit_rx) = mpsc::unbounded_channel::<Vec<sparkop_audit::Finding>>();
+    let mut audit_started = false;
     let exec = run::execute(prepared, tx, stop_rx);
     tokio::pin!(exec);
     let mut seen = Seen::default();
@@ -259,6 +271,25 @@ async fn watch_run(
                 bar.set_message(status(&seen, state));
             }
             Some(res) = probe_rx.recv() => seen.ui_tls = Some(res),
+            Some(findings) = audit_rx.recv() => {
+                bar.suspend(|| {
+                    let _ = write!(
+                        anstream::stderr(),
+                        "sparkop: audit of the running application:\n{}",
+                        sparkop_audit::report::table(&findings)
+                    );
+                });
+                seen.auditing = false;
+                seen.audit = Some(findings);
+            }
+        }
+        let ready = seen.driver_port.is_some()
+            && seen.executors.len() >= expected as usize
+            && (plan.ui.is_none() || seen.ui_https.or(seen.ui_http).is_some());
+        if args.audit && !audit_started && ready {
+            audit_started = true;
+            seen.auditing = true;
+            spawn_audit(prepared, &seen, audit_tx.clone());
         }
     };
     while let Ok(ev) = rx.try_recv() {
@@ -266,6 +297,19 @@ async fn watch_run(
     }
     while let Ok(res) = probe_rx.try_recv() {
         seen.ui_tls = Some(res);
+    }
+    if audit_started && seen.audit.is_none() {
+        // The application ended while the audit ran; its result is still worth reporting.
+        if let Ok(Some(findings)) =
+            tokio::time::timeout(Duration::from_secs(30), audit_rx.recv()).await
+        {
+            let _ = write!(
+                anstream::stderr(),
+                "sparkop: audit of the running application:\n{}",
+                sparkop_audit::report::table(&findings)
+            );
+            seen.audit = Some(findings);
+        }
     }
     bar.finish_and_clear();
     Ok((outcome, seen))
@@ -281,6 +325,23 @@ fn handle(
 ) {
     match ev {
         Event::Log { role, line, shown } => {
+            if *role == Role::Driver && seen.auditing {
+                let parsed = sparkop_local::logline::parse(line);
+                if parsed.level.is_some() {
+                    // The audit's encrypted probe RPC is not a message the driver knows.
+                    seen.hiding_probe_error = parsed
+                        .logger
+                        .is_some_and(|l| l.ends_with("TransportRequestHandler"))
+                        && parsed
+                            .message
+                            .starts_with("Error while invoking RpcHandler");
+                } else if !sparkop_local::logline::is_continuation(line) {
+                    seen.hiding_probe_error = false;
+                }
+                if seen.hiding_probe_error && !args.verbose {
+                    return;
+                }
+            }
             if *shown || args.verbose {
                 let (name, style) = prefix(role);
                 bar.suspend(|| {
@@ -325,6 +386,16 @@ fn handle(
             }
             Fact::ExecutorLost(_) => seen.lost += 1,
             Fact::AuthAccepted => seen.auth_accepted += 1,
+            Fact::AuthRefused { peer } if seen.auditing => {
+                seen.probe_refusals += 1;
+                bar.suspend(|| {
+                    let _ = writeln!(
+                        anstream::stderr(),
+                        "sparkop: the driver refused {peer}: sparkop's audit probe with a wrong \
+                         secret, as expected"
+                    );
+                });
+            }
             Fact::AuthRefused { peer } => {
                 seen.refused.push(peer.clone());
                 bar.suspend(|| {
@@ -340,6 +411,55 @@ fn handle(
             Fact::JobFailed(_) => seen.jobs_failed += 1,
         },
     }
+}
+
+/// Runs `audit rpc` against the driver (with the run's secret) and `audit ui` against the UI.
+fn spawn_audit(
+    prepared: &run::Prepared,
+    seen: &Seen,
+    tx: mpsc::UnboundedSender<Vec<sparkop_audit::Finding>>,
+) {
+    use sparkop_audit::{rpc, ui};
+    let secret = prepared
+        .rpc_secret()
+        .map(|s| zeroize::Zeroizing::new(s.as_bytes().to_vec()));
+    let driver = seen
+        .driver_port
+        .map(|p| std::net::SocketAddr::from(([127, 0, 0, 1], p)));
+    let ui_target = match (seen.ui_https, seen.ui_http) {
+        (Some(port), _) => Some(ui::UiTarget {
+            host: "127.0.0.1".into(),
+            port,
+            https: true,
+        }),
+        (None, Some(port)) => Some(ui::UiTarget {
+            host: "127.0.0.1".into(),
+            port,
+            https: false,
+        }),
+        (None, None) => None,
+    };
+    let ui_opts = ui::UiAuditOptions {
+        ca_pem: prepared.ui_ca.as_ref().and_then(|p| std::fs::read(p).ok()),
+        allow_tls12: prepared.plan.posture.ui_min_tls
+            == sparkop_api::types::security::TlsVersion::V1_2,
+        http_port: seen.ui_http,
+        ..Default::default()
+    };
+    tokio::spawn(async move {
+        let mut findings = Vec::new();
+        if let Some(addr) = driver {
+            let o = rpc::RpcAuditOptions {
+                secret,
+                ..Default::default()
+            };
+            findings.extend(rpc::audit_rpc(addr, &o).await);
+        }
+        if let Some(t) = ui_target {
+            findings.extend(ui::audit_ui(&t, &ui_opts).await);
+        }
+        let _ = tx.send(findings);
+    });
 }
 
 fn summary(
@@ -450,6 +570,26 @@ fn summary(
             "  refused         {} connection(s) that failed authentication: {}",
             seen.refused.len(),
             seen.refused.join(", ")
+        )?;
+    }
+    if seen.probe_refusals > 0 {
+        writeln!(
+            out,
+            "  audit probes    {} wrong-secret probe(s) refused, as they should be",
+            seen.probe_refusals
+        )?;
+    }
+    if let Some(findings) = &seen.audit {
+        let count = |sev| findings.iter().filter(|f| f.severity == sev).count();
+        let (e, w, i) = (
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info),
+        );
+        writeln!(
+            out,
+            "  audit           {} {e} error(s), {w} warning(s), {i} info (table above)",
+            check(e == 0 && w == 0)
         )?;
     }
     writeln!(

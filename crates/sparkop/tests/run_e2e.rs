@@ -404,9 +404,14 @@ fn guide_auth_encryption_example_runs_encrypted_and_refuses_a_wrong_secret() {
     let mut run = Run::start(
         &auth_manifest(2, 8, &marker),
         &[secret_manifest("spark-secret", "secret", &secret)],
-        &["--mount", &mount],
+        &["--mount", &mount, "--audit"],
     );
     run.wait_for("RUNNING", Duration::from_secs(120));
+    // sparkop's own audit runs first, so its wrong-secret probe is not the rogue below.
+    run.wait_for(
+        "finding(s): 0 error(s), 0 warning(s)",
+        Duration::from_secs(60),
+    );
 
     // While it runs: the secret is on no command line; the UI is TLS 1.3 only.
     let ui_password =
@@ -459,6 +464,51 @@ fn guide_auth_encryption_example_runs_encrypted_and_refuses_a_wrong_secret() {
             .is_some_and(|l| l.contains(":4440")),
         "{http:?}"
     );
+
+    // The audit commands agree from the outside: nothing above info.
+    let secret_file = run.run_dir.parent().expect("tmp").join("secret.txt");
+    std::fs::write(&secret_file, &secret).expect("write");
+    let rpc = Command::new(sparkop())
+        .args([
+            "audit",
+            "rpc",
+            &format!("127.0.0.1:{DRIVER_PORT}"),
+            "--fail-on",
+            "warning",
+            "--secret-file",
+        ])
+        .arg(&secret_file)
+        .output()
+        .expect("audit rpc");
+    let rpc_out = String::from_utf8_lossy(&rpc.stdout);
+    assert_eq!(rpc.status.code(), Some(0), "{rpc_out}");
+    assert!(
+        rpc_out.contains("SPK-AUD-RPC-006") && rpc_out.contains("SPK-AUD-RPC-007"),
+        "{rpc_out}"
+    );
+    assert!(!rpc_out.contains(&secret));
+    let ui = Command::new(sparkop())
+        .args([
+            "audit",
+            "ui",
+            "https://127.0.0.1:4440",
+            "--fail-on",
+            "warning",
+            "-o",
+            "json",
+            "--ca",
+        ])
+        .arg(run.run_dir.join("ui-ca.crt"))
+        .output()
+        .expect("audit ui");
+    let ui_out = String::from_utf8_lossy(&ui.stdout);
+    assert_eq!(ui.status.code(), Some(0), "{ui_out}");
+    for id in ["SPK-AUD-UI-003", "SPK-AUD-UI-008"] {
+        assert!(ui_out.contains(id), "{id} missing: {ui_out}");
+    }
+    for id in ["SPK-AUD-UI-002", "SPK-AUD-UI-004", "SPK-AUD-UI-009"] {
+        assert!(!ui_out.contains(id), "{id} present: {ui_out}");
+    }
 
     // A rogue executor with the wrong secret: refused by the driver, reported in plain words.
     let rogue = Command::new("java")
@@ -568,7 +618,7 @@ fn with_security_disabled_the_marker_is_on_the_wire() {
         return;
     };
     let marker = format!("SPARKOPMARKER{}", &fresh_secret()[7..]);
-    let manifest: String = auth_manifest(2, 1, &marker)
+    let manifest: String = auth_manifest(2, 6, &marker)
         .lines()
         .filter(|l| {
             !l.contains("spark.authenticate")
@@ -740,4 +790,125 @@ fn a_driver_crash_still_cleans_up() {
     assert_eq!(code, 1, "{}", run.output());
     assert!(run.output().contains("FAILED"), "{}", run.output());
     assert_clean_after(&run, &[&secret]);
+}
+
+/// A UI that still accepts TLS 1.2 gets SPK-AUD-UI-002 (the secure runs above do not).
+#[test]
+fn a_ui_allowing_tls12_is_a_finding() {
+    let _serial = serial();
+    let Some(home) = spark_home() else { return };
+    let jars = mock_jar_dir(&home);
+    let secret = fresh_secret();
+    let mount = format!("/opt/sparkop/examples={}", jars.display());
+    let manifest =
+        auth_manifest(1, 10, "x") + "  security:\n    ui: {tls: {minVersion: \"1.2\"}}\n";
+    let mut run = Run::start(
+        &manifest,
+        &[secret_manifest("spark-secret", "secret", &secret)],
+        &["--mount", &mount],
+    );
+    run.wait_for("UI https://127.0.0.1:4440", Duration::from_secs(120));
+    let audit = |extra: &[&str]| {
+        let out = Command::new(sparkop())
+            .args(["audit", "ui", "https://127.0.0.1:4440", "--no-rest", "--ca"])
+            .arg(run.run_dir.join("ui-ca.crt"))
+            .args(extra)
+            .output()
+            .expect("audit ui");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = audit(&[]);
+    assert_eq!(code, Some(0), "a warning does not fail by default: {out}");
+    assert!(out.contains("SPK-AUD-UI-002"), "{out}");
+    let (code, _) = audit(&["--fail-on", "warning"]);
+    assert_eq!(code, Some(1));
+    let (code, out) = audit(&["--allow-tls12", "--fail-on", "warning"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("SPK-AUD-UI-003") && !out.contains("SPK-AUD-UI-002"),
+        "{out}"
+    );
+    assert_eq!(run.finish(Duration::from_secs(120)), 0, "{}", run.output());
+    assert_clean_after(&run, &[&secret]);
+}
+
+/// A standalone master with its REST submission server on is a finding; with
+/// spark.master.rest.enabled=false (what sparkop sets) it is not.
+#[test]
+fn an_open_standalone_rest_port_is_a_finding() {
+    let _serial = serial();
+    let Some(home) = spark_home() else { return };
+    for (rest, expect_finding) in [(true, true), (false, false)] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let rest_port = free_port();
+        let ui_port = free_port();
+        let props = tmp.path().join("master.properties");
+        std::fs::write(
+            &props,
+            format!("spark.master.rest.enabled={rest}\nspark.master.rest.port={rest_port}\n"),
+        )
+        .expect("write");
+        let mut master = Command::new("java")
+            .arg("-cp")
+            .arg(format!("{}/jars/*", home.display()))
+            .args([
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ])
+            .args(["--webui-port", &ui_port.to_string(), "--properties-file"])
+            .arg(&props)
+            .env("SPARK_LOCAL_IP", "127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("master");
+        let mut err = BufReader::new(master.stderr.take().expect("stderr"));
+        let start = Instant::now();
+        let mut line = String::new();
+        while start.elapsed() < Duration::from_secs(60) {
+            line.clear();
+            if err.read_line(&mut line).unwrap_or(0) == 0
+                || line.contains("I have been elected leader")
+            {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in err.lines() {});
+        let out = Command::new(sparkop())
+            .args([
+                "audit",
+                "ui",
+                &format!("http://127.0.0.1:{ui_port}"),
+                "--rest-port",
+                &rest_port.to_string(),
+            ])
+            .output()
+            .expect("audit ui");
+        let _ = master.kill();
+        let _ = master.wait();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.contains("SPK-AUD-UI-009"),
+            expect_finding,
+            "rest={rest}: {text}"
+        );
+        assert!(
+            text.contains("SPK-AUD-UI-001"),
+            "the master's UI is plain HTTP: {text}"
+        );
+        assert_eq!(out.status.code(), Some(1), "{text}");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
 }
