@@ -37,17 +37,53 @@ pub fn parse_version(output: &str) -> Option<(u32, String)> {
     Some((major, version.to_owned()))
 }
 
-/// Finds `java` through `JAVA_HOME`, else `PATH`, and checks its version.
+/// Parses `JAVA_VERSION="17.0.15"` from a JDK's `release` file into (major, full text).
+pub fn parse_release(text: &str) -> Option<(u32, String)> {
+    let line = text.lines().find(|l| l.starts_with("JAVA_VERSION="))?;
+    let version = line["JAVA_VERSION=".len()..].trim().trim_matches('"');
+    parse_version(&format!("version \"{version}\""))
+}
+
+/// Finds `java` through `JAVA_HOME`, else `PATH`, and checks its version. The version comes
+/// from the installation's `release` file when there is one (no JVM start: it keeps sparkop's
+/// own overhead low), else from `java -version`.
 pub fn detect() -> Result<Java, LocalError> {
     let home = std::env::var_os("JAVA_HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
-    let bin = home
+    let bin = match home
         .as_ref()
         .map(|h| h.join("bin/java"))
         .filter(|b| b.exists())
-        .unwrap_or_else(|| PathBuf::from("java"));
+    {
+        Some(b) => b,
+        None => find_on_path("java").unwrap_or_else(|| PathBuf::from("java")),
+    };
+    // bin/java -> its installation, through symlinks such as /usr/bin/java -> /etc/alternatives.
+    let install = std::fs::canonicalize(&bin)
+        .ok()
+        .and_then(|real| real.parent()?.parent().map(Path::to_owned));
+    if let Some((major, version)) = install
+        .as_ref()
+        .and_then(|i| std::fs::read_to_string(i.join("release")).ok())
+        .and_then(|t| parse_release(&t))
+    {
+        if major >= MIN_JAVA {
+            return Ok(Java {
+                bin,
+                home: home.or(install),
+                major,
+                version,
+            });
+        }
+    }
     check(&bin, home)
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 fn check(bin: &Path, home: Option<PathBuf>) -> Result<Java, LocalError> {
@@ -106,6 +142,25 @@ mod tests {
         }
         assert_eq!(parse_version("no java here"), None);
         assert_eq!(parse_version("version \"x.y\""), None);
+    }
+
+    #[test]
+    fn release_files_parse() {
+        let text =
+            "IMPLEMENTOR=\"Debian\"\nJAVA_VERSION=\"17.0.15\"\nJAVA_VERSION_DATE=\"2025-04-15\"\n";
+        assert_eq!(parse_release(text), Some((17, "17.0.15".into())));
+        assert_eq!(
+            parse_release("JAVA_VERSION=\"1.8.0_392\""),
+            Some((8, "1.8.0_392".into()))
+        );
+        assert_eq!(parse_release("nothing"), None);
+    }
+
+    #[test]
+    fn this_machine_has_a_usable_java() {
+        // The test machines have Java 17+ (Spark needs it); detection must find it.
+        let java = detect().expect("java");
+        assert!(java.major >= MIN_JAVA, "{java:?}");
     }
 
     #[test]

@@ -563,6 +563,17 @@ mod tests {
     use std::io::Write as _;
 
     #[test]
+    fn an_unreachable_download_says_so_before_anything_starts() {
+        // Port 1 on loopback is closed on any sane machine.
+        let err = check_reachable("http://127.0.0.1:1/jobs/app.py").expect_err("closed");
+        let text = err.to_string();
+        assert!(
+            text.contains("cannot reach 127.0.0.1:1") && text.contains("use a local path"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn executor_lines_split_across_polls_come_out_whole() {
         let work = tempfile::tempdir().expect("tmp");
         let dir = work.path().join("app-1/0");

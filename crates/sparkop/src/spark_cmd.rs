@@ -113,12 +113,16 @@ pub fn ensure(spark_home: Option<&std::path::Path>, requested: &str) -> anyhow::
             python: None,
         });
     }
-    let cache = install::cache_dir();
+    ensure_in(&install::cache_dir(), requested)
+}
+
+/// [`ensure`] without `SPARK_HOME`, in a given cache.
+fn ensure_in(cache: &std::path::Path, requested: &str) -> anyhow::Result<SparkHome> {
     if install::runnable(requested) {
-        if let Some(h) = install::installed(&cache, requested) {
+        if let Some(h) = install::installed(cache, requested) {
             return Ok(h);
         }
-        match install_with_progress(&cache, requested) {
+        match install_with_progress(cache, requested) {
             Ok(h) => return Ok(h),
             Err(e) if e.to_string().contains("no such pyspark release") => {
                 eprintln!(
@@ -135,13 +139,47 @@ pub fn ensure(spark_home: Option<&std::path::Path>, requested: &str) -> anyhow::
             install::MIN_RUNNABLE.1
         );
     }
-    if let Some(h) = install::list_installed(&cache)
+    if let Some(h) = install::list_installed(cache)
         .into_iter()
         .next()
-        .and_then(|v| install::installed(&cache, &v))
+        .and_then(|v| install::installed(cache, &v))
     {
+        eprintln!("sparkop: using Spark {} (the newest installed)", h.version);
         return Ok(h);
     }
     let newest = install::newest_available(&python())?;
-    install_with_progress(&cache, &newest)
+    install_with_progress(cache, &newest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_install(cache: &std::path::Path, version: &str) {
+        let dir = cache.join("spark-home").join(version);
+        std::fs::create_dir_all(dir.join("home/jars")).expect("mkdir");
+        std::fs::write(dir.join(".complete"), version).expect("write");
+    }
+
+    #[test]
+    fn the_requested_version_when_runnable_else_the_newest_installed() {
+        let cache = tempfile::tempdir().expect("tmp");
+        fake_install(cache.path(), "3.5.9");
+        fake_install(cache.path(), "4.3.0");
+        assert_eq!(
+            ensure_in(cache.path(), "3.5.9").expect("3.5.9").version,
+            "3.5.9"
+        );
+        // 3.1.2 cannot run on Java 17: the newest installed release is used (with a warning).
+        assert_eq!(
+            ensure_in(cache.path(), "3.1.2").expect("newest").version,
+            "4.3.0"
+        );
+        assert_eq!(
+            ensure_in(cache.path(), "not-a-version")
+                .expect("newest")
+                .version,
+            "4.3.0"
+        );
+    }
 }
