@@ -67,15 +67,14 @@ pub fn detect() -> Result<Java, LocalError> {
         .as_ref()
         .and_then(|i| std::fs::read_to_string(i.join("release")).ok())
         .and_then(|t| parse_release(&t))
+        && major >= MIN_JAVA
     {
-        if major >= MIN_JAVA {
-            return Ok(Java {
-                bin,
-                home: home.or(install),
-                major,
-                version,
-            });
-        }
+        return Ok(Java {
+            bin,
+            home: home.or(install),
+            major,
+            version,
+        });
     }
     check(&bin, home)
 }
