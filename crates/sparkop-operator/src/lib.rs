@@ -1,4 +1,5 @@
-//! The Kubernetes backend: pure builders from a `LaunchPlan` to Kubernetes objects, the
-//! v1beta2 state machine, and a thin kube-rs runtime shell.
-//!
-//! Empty for now: the operator issue fills it.
+//! The Kubernetes backend. Today: the pure builders that turn a `LaunchPlan` into the objects
+//! of one driver attempt (what `spark-submit` would create, secured). The state machine and the
+//! kube-rs runtime shell come next (see the operator issue).
+
+pub mod build;

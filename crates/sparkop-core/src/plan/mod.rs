@@ -3,6 +3,7 @@
 //! secrets appear only as references ([`SecretRef`]) that a backend resolves
 //! ([`secrets::resolve`]) and delivers as files or process-private environment.
 
+mod properties;
 pub mod secrets;
 mod security;
 #[cfg(test)]
@@ -17,7 +18,8 @@ use sparkop_api::{SparkApplication, SparkApplicationType};
 use crate::posture::{self, Posture, split_secret_key_ref};
 use crate::units::parse_spark_memory;
 
-pub use security::{UI_KEYSTORE_PASSWORD_ENV, UiTlsPlan};
+pub use properties::{properties_file, properties_line};
+pub use security::{KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY, UI_KEYSTORE_PASSWORD_ENV, UiTlsPlan};
 
 /// A `(Secret, key)` pair a plan needs the value of.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

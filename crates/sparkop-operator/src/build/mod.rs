@@ -1,0 +1,502 @@
+//! Pure builders: a validated application and its [`LaunchPlan`] become the objects of one
+//! driver attempt — what `spark-submit` would create (driver Pod, immutable ConfigMap with
+//! `spark.properties`, headless Service, NetworkPolicy on Spark 4) plus sparkop's additions (a
+//! UI Service with the HTTPS port, secret deliveries as files and `secretKeyRef`s only).
+//!
+//! No secret value ever enters these objects: the RPC secret is a Secret volume read through
+//! `spark.authenticate.secret.{driver,executor}.file`, passwords are `${env:VAR}` fed by
+//! `secretKeyRef`. A test scans every built object for the values of the Secrets involved.
+
+pub mod names;
+#[cfg(test)]
+mod tests;
+
+use serde_json::{Value, json};
+use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use sparkop_api::k8s_openapi::api::networking::v1::NetworkPolicy;
+use sparkop_api::{SparkApplication, SparkApplicationType};
+use sparkop_core::LaunchPlan;
+use sparkop_core::plan::{
+    AppFile, AuthSecret, KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY, UI_KEYSTORE_PASSWORD_ENV, UiTlsPlan,
+    properties_file,
+};
+use sparkop_core::units::parse_spark_memory;
+
+pub use names::Names;
+
+/// Where the RPC secret Secret is mounted in driver and executors.
+pub const AUTH_MOUNT: &str = "/mnt/sparkop/auth";
+/// Where the UI keystore Secret is mounted in the driver.
+pub const UI_TLS_MOUNT: &str = "/mnt/sparkop/ui-tls";
+/// SPARK_CONF_DIR in the image; the ConfigMap is mounted here.
+pub const CONF_DIR: &str = "/opt/spark/conf";
+/// The driver container's name (as spark-submit names it).
+pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
+const DRIVER_PORT: u16 = 7078;
+const BLOCK_MANAGER_PORT: u16 = 7079;
+const LOCAL_DIR: &str = "/var/data/spark-local";
+
+/// A Secret key the reconciler has settled on (referenced by the app, or generated and owned
+/// by it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretKeyName {
+    /// Secret name.
+    pub name: String,
+    /// Key.
+    pub key: String,
+}
+
+/// What the builders need beyond the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Context {
+    /// The SparkApplication's uid (owner references, app selector).
+    pub uid: String,
+    /// 0-based submission attempt.
+    pub attempt: u32,
+    /// The Secret and key holding the RPC secret, when authentication is on.
+    pub auth_secret: Option<SecretKeyName>,
+    /// The Secret holding the UI keystore (`keystore.p12`, `keystore-password`), when sparkop
+    /// provides it.
+    pub ui_keystore_secret: Option<String>,
+    /// The `spark-version` label (the application's Spark version).
+    pub spark_version: String,
+}
+
+/// The Secrets sparkop generates (and the application owns) when none is referenced.
+pub fn generated_secret_names(app: &str) -> (SecretKeyName, String) {
+    (
+        SecretKeyName {
+            name: format!("{app}-sparkop-auth"),
+            key: "secret".into(),
+        },
+        format!("{app}-sparkop-ui-tls"),
+    )
+}
+
+/// The objects of one driver attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriverObjects {
+    /// Names used.
+    pub names: Names,
+    /// The driver pod.
+    pub pod: Pod,
+    /// `spark.properties` (immutable).
+    pub config_map: ConfigMap,
+    /// Headless Service the executors reach the driver through.
+    pub driver_service: Service,
+    /// The UI Service: HTTP (redirect) and, with TLS, HTTPS.
+    pub ui_service: Option<Service>,
+    /// Executors accept traffic only from pods of the same application (Spark 4 does this).
+    pub network_policy: Option<NetworkPolicy>,
+}
+
+/// Why the objects could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BuildError {
+    /// A field the builders need is missing or unusable.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Field path.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> BuildError {
+    BuildError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, BuildError> {
+    serde_json::from_value(v).map_err(|e| invalid(what, e.to_string()))
+}
+
+/// Builds every object of attempt `ctx.attempt` of `app`.
+pub fn driver_objects(
+    app: &SparkApplication,
+    plan: &LaunchPlan,
+    ctx: &Context,
+) -> Result<DriverObjects, BuildError> {
+    let spec = &app.spec;
+    let names = Names::new(&plan.name, &ctx.uid, ctx.attempt);
+    let ns = plan.namespace.as_str();
+    let image = spec
+        .driver
+        .image
+        .clone()
+        .or_else(|| spec.image.clone())
+        .ok_or_else(|| invalid("spec.image", "an image is required on Kubernetes"))?;
+    let selector_labels = json!({
+        "spark-app-name": plan.name,
+        "spark-app-selector": names.app_selector,
+        "spark-role": "driver",
+        "spark-version": ctx.spark_version,
+    });
+    let mut labels = selector_labels.clone();
+    labels["sparkoperator.k8s.io/app-name"] = plan.name.clone().into();
+    labels["sparkoperator.k8s.io/launched-by-spark-operator"] = "true".into();
+    for (k, v) in spec.driver.labels.iter().flatten() {
+        labels[k] = v.clone().into();
+    }
+    let owner = json!([{
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "SparkApplication",
+        "name": plan.name,
+        "uid": ctx.uid,
+        "controller": true,
+        "blockOwnerDeletion": true,
+    }]);
+    let meta = |name: &str, extra_labels: Value| {
+        json!({
+            "name": name,
+            "namespace": ns,
+            "labels": extra_labels,
+            "ownerReferences": owner,
+        })
+    };
+    let service_host = format!("{}.{ns}.svc", names.driver_service);
+
+    // spark.properties: the plan's conf (no secret values) plus what running on Kubernetes
+    // means, including where the secrets are mounted.
+    let mut conf = plan.conf.clone();
+    let resource_type = match plan.app_type {
+        SparkApplicationType::Python => "python",
+        SparkApplicationType::R => "r",
+        SparkApplicationType::Java | SparkApplicationType::Scala => "java",
+    };
+    for (k, v) in [
+        (
+            "spark.master",
+            "k8s://https://kubernetes.default.svc".to_owned(),
+        ),
+        ("spark.submit.deployMode", "cluster".into()),
+        ("spark.kubernetes.submitInDriver", "true".into()),
+        ("spark.kubernetes.namespace", ns.to_owned()),
+        ("spark.kubernetes.driver.pod.name", names.driver_pod.clone()),
+        ("spark.app.id", names.app_selector.clone()),
+        ("spark.driver.host", service_host),
+        ("spark.driver.port", DRIVER_PORT.to_string()),
+        (
+            "spark.driver.blockManager.port",
+            BLOCK_MANAGER_PORT.to_string(),
+        ),
+        (
+            "spark.kubernetes.container.image",
+            spec.executor.image.clone().unwrap_or_else(|| image.clone()),
+        ),
+        ("spark.kubernetes.resource.type", resource_type.into()),
+    ] {
+        conf.insert(k.into(), v);
+    }
+    if let Some(sa) = &spec.driver.service_account {
+        conf.insert(
+            "spark.kubernetes.authenticate.driver.serviceAccountName".into(),
+            sa.clone(),
+        );
+    }
+    for (k, v) in spec.executor.labels.iter().flatten() {
+        conf.insert(format!("spark.kubernetes.executor.label.{k}"), v.clone());
+    }
+    for (k, v) in spec.executor.annotations.iter().flatten() {
+        conf.insert(
+            format!("spark.kubernetes.executor.annotation.{k}"),
+            v.clone(),
+        );
+    }
+    for e in &plan.executor.secret_env {
+        conf.insert(
+            format!("spark.kubernetes.executor.secretKeyRef.{}", e.name),
+            format!("{}:{}", e.from.secret, e.from.key),
+        );
+    }
+    for m in &plan.executor.secret_mounts {
+        conf.insert(
+            format!("spark.kubernetes.executor.secrets.{}", m.secret),
+            m.path.clone(),
+        );
+    }
+    let mut volumes: Vec<Value> = Vec::new();
+    let mut mounts: Vec<Value> = Vec::new();
+    if plan.auth_secret.is_some() {
+        let auth = ctx.auth_secret.as_ref().ok_or_else(|| {
+            invalid(
+                "spec.security.authentication",
+                "no Secret for the RPC secret",
+            )
+        })?;
+        let file = format!("{AUTH_MOUNT}/{}", auth.key);
+        conf.insert("spark.authenticate.secret.driver.file".into(), file.clone());
+        conf.insert("spark.authenticate.secret.executor.file".into(), file);
+        conf.insert(
+            format!("spark.kubernetes.executor.secrets.{}", auth.name),
+            AUTH_MOUNT.into(),
+        );
+        volumes.push(json!({"name": "sparkop-auth", "secret": {"secretName": auth.name, "defaultMode": 0o400}}));
+        mounts.push(json!({"name": "sparkop-auth", "mountPath": AUTH_MOUNT, "readOnly": true}));
+        // The plan's source must match what the reconciler settled on.
+        if let Some(AuthSecret::FromSecret(r)) = &plan.auth_secret
+            && (r.secret != auth.name || r.key != auth.key)
+        {
+            return Err(invalid(
+                "spec.security.authentication.secret",
+                "context and plan disagree",
+            ));
+        }
+    }
+    let mut env = vec![
+        json!({"name": "SPARK_USER", "value": spec.proxy_user.clone().unwrap_or_else(|| "spark".into())}),
+        json!({"name": "SPARK_APPLICATION_ID", "value": names.app_selector}),
+        json!({"name": "SPARK_DRIVER_BIND_ADDRESS", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}}),
+        json!({"name": "SPARK_LOCAL_DIRS", "value": LOCAL_DIR}),
+        json!({"name": "SPARK_CONF_DIR", "value": CONF_DIR}),
+    ];
+    if let Some(UiTlsPlan::Keystore { .. }) = plan.ui.as_ref().and_then(|u| u.tls.as_ref()) {
+        let secret = ctx
+            .ui_keystore_secret
+            .as_ref()
+            .ok_or_else(|| invalid("spec.security.ui.tls", "no Secret for the UI keystore"))?;
+        conf.insert(
+            "spark.ssl.keyStore".into(),
+            format!("{UI_TLS_MOUNT}/{KEYSTORE_KEY}"),
+        );
+        volumes.push(json!({"name": "sparkop-ui-tls", "secret": {"secretName": secret, "defaultMode": 0o400}}));
+        mounts.push(json!({"name": "sparkop-ui-tls", "mountPath": UI_TLS_MOUNT, "readOnly": true}));
+        env.push(json!({"name": UI_KEYSTORE_PASSWORD_ENV, "valueFrom": {"secretKeyRef": {"name": secret, "key": KEYSTORE_PASSWORD_KEY}}}));
+    }
+    for (k, v) in &plan.driver.env {
+        env.push(json!({"name": k, "value": v}));
+    }
+    for e in &plan.driver.secret_env {
+        env.push(json!({"name": e.name, "valueFrom": {"secretKeyRef": {"name": e.from.secret, "key": e.from.key}}}));
+    }
+    for (i, m) in plan.driver.secret_mounts.iter().enumerate() {
+        let vol = format!("secret-{i}-{}", m.secret);
+        let vol: String = vol.chars().take(63).collect();
+        volumes.push(json!({"name": vol, "secret": {"secretName": m.secret}}));
+        mounts.push(json!({"name": vol, "mountPath": m.path}));
+    }
+    volumes.push(json!({"name": "spark-local-dir-1", "emptyDir": {}}));
+    mounts.push(json!({"name": "spark-local-dir-1", "mountPath": LOCAL_DIR}));
+    volumes.push(json!({"name": "spark-conf-volume-driver", "configMap": {
+        "name": names.config_map,
+        "items": [{"key": "spark.properties", "path": "spark.properties", "mode": 0o444}],
+    }}));
+    mounts.push(json!({"name": "spark-conf-volume-driver", "mountPath": CONF_DIR}));
+
+    let mut args = vec![
+        "driver".to_owned(),
+        "--properties-file".into(),
+        format!("{CONF_DIR}/spark.properties"),
+    ];
+    let main_class = match plan.app_type {
+        SparkApplicationType::Python => Some("org.apache.spark.deploy.PythonRunner".to_owned()),
+        SparkApplicationType::R => Some("org.apache.spark.deploy.RRunner".to_owned()),
+        _ => plan.main_class.clone(),
+    };
+    if let Some(c) = main_class {
+        args.push("--class".into());
+        args.push(c);
+    }
+    args.push(match &plan.main_file {
+        AppFile::Image(p) => format!("local://{p}"),
+        AppFile::Remote(u) | AppFile::OtherUri(u) => u.clone(),
+        AppFile::Path(p) => p.clone(),
+    });
+    args.extend(plan.arguments.iter().cloned());
+
+    let mut ports = vec![
+        json!({"name": "driver-rpc-port", "containerPort": DRIVER_PORT, "protocol": "TCP"}),
+        json!({"name": "blockmanager", "containerPort": BLOCK_MANAGER_PORT, "protocol": "TCP"}),
+    ];
+    let mut ui_ports = Vec::new();
+    if let Some(ui) = &plan.ui {
+        ports.push(json!({"name": "spark-ui", "containerPort": ui.http_port, "protocol": "TCP"}));
+        ui_ports.push(json!({"name": "spark-ui", "port": ui.http_port, "targetPort": ui.http_port, "protocol": "TCP"}));
+        if let Some(https) = ui.https_port {
+            ports
+                .push(json!({"name": "spark-ui-https", "containerPort": https, "protocol": "TCP"}));
+            ui_ports.push(json!({"name": "spark-ui-https", "port": https, "targetPort": https, "protocol": "TCP"}));
+        }
+    }
+
+    let memory = plan.driver.memory_bytes.unwrap_or(1 << 30);
+    let overhead = match &spec.driver.memory_overhead {
+        Some(o) => parse_spark_memory(o)
+            .map_err(|e| invalid("spec.driver.memoryOverhead", e.to_string()))?,
+        None => {
+            let factor = if plan.app_type == SparkApplicationType::Java
+                || plan.app_type == SparkApplicationType::Scala
+            {
+                0.1
+            } else {
+                0.4
+            };
+            ((memory as f64 * factor) as u64).max(384 << 20)
+        }
+    };
+    let mem_q = format!("{}Mi", (memory + overhead).div_ceil(1 << 20));
+    let cpu = spec
+        .driver
+        .core_request
+        .clone()
+        .unwrap_or_else(|| plan.driver.cores.unwrap_or(1).to_string());
+    let mut limits = json!({"memory": mem_q});
+    if let Some(l) = &spec.driver.core_limit {
+        limits["cpu"] = l.clone().into();
+    }
+    let mut container = json!({
+        "name": DRIVER_CONTAINER,
+        "image": image,
+        "args": args,
+        "env": env,
+        "ports": ports,
+        "resources": {"requests": {"cpu": cpu, "memory": mem_q}, "limits": limits},
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": mounts,
+    });
+    if let Some(p) = &spec.image_pull_policy {
+        container["imagePullPolicy"] = p.clone().into();
+    }
+    if let Some(sc) = &spec.driver.security_context {
+        container["securityContext"] = serde_json::to_value(sc)
+            .map_err(|e| invalid("spec.driver.securityContext", e.to_string()))?;
+    }
+    let mut pod_spec = json!({
+        "containers": [container],
+        "restartPolicy": "Never",
+        "volumes": volumes,
+        "enableServiceLinks": false,
+    });
+    if let Some(sa) = &spec.driver.service_account {
+        pod_spec["serviceAccountName"] = sa.clone().into();
+    }
+    let node_selector = spec
+        .driver
+        .node_selector
+        .clone()
+        .or_else(|| spec.node_selector.clone());
+    if let Some(ns) = node_selector {
+        pod_spec["nodeSelector"] = json!(ns);
+    }
+    for (field, value) in [
+        (
+            "tolerations",
+            serde_json::to_value(&spec.driver.tolerations),
+        ),
+        ("affinity", serde_json::to_value(&spec.driver.affinity)),
+        (
+            "securityContext",
+            serde_json::to_value(&spec.driver.pod_security_context),
+        ),
+    ] {
+        let value = value.map_err(|e| invalid("spec.driver", e.to_string()))?;
+        if !value.is_null() {
+            pod_spec[field] = value;
+        }
+    }
+    if let Some(secrets) = &spec.image_pull_secrets {
+        pod_spec["imagePullSecrets"] = secrets.iter().map(|s| json!({"name": s})).collect();
+    }
+    let mut pod_meta = meta(&names.driver_pod, labels);
+    if let Some(a) = &spec.driver.annotations {
+        pod_meta["annotations"] = json!(a);
+    }
+    let pod: Pod = from_json(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": pod_spec}),
+        "pod",
+    )?;
+
+    let properties = format!(
+        "# spark.properties of {}/{} attempt {}, written by sparkop\n{}",
+        ns,
+        plan.name,
+        ctx.attempt,
+        properties_file(&conf)
+    );
+    let config_map: ConfigMap = from_json(
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": meta(&names.config_map, json!({"spark-app-selector": names.app_selector})),
+            "immutable": true,
+            "data": {"spark.properties": properties, "spark.kubernetes.namespace": ns},
+        }),
+        "configmap",
+    )?;
+    let driver_service: Service = from_json(
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": meta(&names.driver_service, json!({"spark-app-selector": names.app_selector})),
+            "spec": {
+                "clusterIP": "None",
+                "ipFamilyPolicy": "SingleStack",
+                "ipFamilies": ["IPv4"],
+                "publishNotReadyAddresses": false,
+                "selector": selector_labels,
+                "ports": [
+                    {"name": "driver-rpc-port", "port": DRIVER_PORT, "targetPort": DRIVER_PORT},
+                    {"name": "blockmanager", "port": BLOCK_MANAGER_PORT, "targetPort": BLOCK_MANAGER_PORT},
+                ],
+            },
+        }),
+        "service",
+    )?;
+    let ui_service = if ui_ports.is_empty() {
+        None
+    } else {
+        let opts = spec.spark_ui_options.as_ref();
+        let mut m = meta(
+            &names.ui_service,
+            json!({"spark-app-selector": names.app_selector}),
+        );
+        if let Some(l) = opts.and_then(|o| o.service_labels.as_ref()) {
+            for (k, v) in l {
+                m["labels"][k] = v.clone().into();
+            }
+        }
+        if let Some(a) = opts.and_then(|o| o.service_annotations.as_ref()) {
+            m["annotations"] = json!(a);
+        }
+        Some(from_json(
+            json!({
+                "apiVersion": "v1", "kind": "Service", "metadata": m,
+                "spec": {
+                    "type": opts.and_then(|o| o.service_type.clone()).unwrap_or_else(|| "ClusterIP".into()),
+                    "selector": selector_labels,
+                    "ports": ui_ports,
+                },
+            }),
+            "ui service",
+        )?)
+    };
+    let spark4 = plan.posture.version.is_none_or(|v| v.major >= 4);
+    let network_policy = if spark4 {
+        Some(from_json(
+            json!({
+                "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": meta(&names.network_policy, json!({"spark-app-selector": names.app_selector})),
+                "spec": {
+                    "podSelector": {"matchLabels": {"spark-app-selector": names.app_selector, "spark-role": "executor"}},
+                    "ingress": [{"from": [{"podSelector": {"matchLabels": {"spark-app-selector": names.app_selector}}}]}],
+                },
+            }),
+            "network policy",
+        )?)
+    } else {
+        None
+    };
+    Ok(DriverObjects {
+        names,
+        pod,
+        config_map,
+        driver_service,
+        ui_service,
+        network_policy,
+    })
+}

@@ -1,0 +1,150 @@
+use sparkop_api::manifest::{LoadOptions, Object, load_str};
+
+use super::*;
+
+const UID: &str = "369ebfaf-7f27-4ead-bd82-1ccb987b2f95";
+
+fn app_of(text: &str) -> SparkApplication {
+    let l = load_str("t.yaml", text, LoadOptions::default());
+    match l.documents.into_iter().next().map(|d| d.object) {
+        Some(Object::SparkApplication(a)) => *a,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn build(text: &str) -> DriverObjects {
+    let app = app_of(text);
+    let plan = sparkop_core::plan(&app).expect("plan");
+    let (generated_auth, generated_ui) = generated_secret_names(&plan.name);
+    let auth_secret = match &plan.auth_secret {
+        Some(AuthSecret::FromSecret(r)) => Some(SecretKeyName {
+            name: r.secret.clone(),
+            key: r.key.clone(),
+        }),
+        Some(AuthSecret::Generated) => Some(generated_auth),
+        None => None,
+    };
+    let ui_keystore_secret = match plan.ui.as_ref().and_then(|u| u.tls.as_ref()) {
+        Some(UiTlsPlan::Keystore { from, .. }) => Some(from.clone().unwrap_or(generated_ui)),
+        _ => None,
+    };
+    let ctx = Context {
+        uid: UID.into(),
+        attempt: 0,
+        auth_secret,
+        ui_keystore_secret,
+        spark_version: app.spec.spark_version.clone(),
+    };
+    driver_objects(&app, &plan, &ctx).expect("objects")
+}
+
+fn all_json(o: &DriverObjects) -> serde_json::Value {
+    serde_json::json!({
+        "pod": o.pod, "configMap": o.config_map, "driverService": o.driver_service,
+        "uiService": o.ui_service, "networkPolicy": o.network_policy,
+    })
+}
+
+const SECURE_PI: &str = include_str!("../../../../examples/secure-pi.yaml");
+const AUTH: &str = include_str!("../../../../examples/auth-encryption.yaml");
+const UI_TLS: &str = include_str!("../../../../examples/ui-tls.yaml");
+
+#[test]
+fn snapshots_of_the_examples() {
+    for (name, text) in [
+        ("secure-pi", SECURE_PI),
+        ("auth-encryption", AUTH),
+        ("ui-tls", UI_TLS),
+    ] {
+        insta::assert_json_snapshot!(name, all_json(&build(text)));
+    }
+}
+
+#[test]
+fn the_guide_auth_secret_reaches_spark_only_as_a_file() {
+    let o = build(AUTH);
+    let props = o.config_map.data.as_ref().expect("data")["spark.properties"].clone();
+    assert!(
+        props.contains("spark.authenticate.secret.driver.file=/mnt/sparkop/auth/secret"),
+        "{props}"
+    );
+    assert!(props.contains("spark.authenticate.secret.executor.file=/mnt/sparkop/auth/secret"));
+    assert!(props.contains("spark.kubernetes.executor.secrets.spark-secret=/mnt/sparkop/auth"));
+    assert!(
+        !props.contains("SPARK_AUTHENTICATE_SECRET"),
+        "the ignored convention is replaced: {props}"
+    );
+    assert!(
+        props.contains("spark.network.crypto.enabled=true")
+            && props.contains("spark.network.crypto.saslFallback=false")
+    );
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    let env = &pod["spec"]["containers"][0]["env"];
+    for e in env.as_array().expect("env") {
+        let name = e["name"].as_str().unwrap_or("");
+        assert_ne!(name, "SPARK_AUTHENTICATE_SECRET");
+        assert_ne!(name, "_SPARK_AUTH_SECRET");
+        if name.contains("PASSWORD") {
+            assert!(
+                e.get("value").is_none(),
+                "a password as a literal env value: {e}"
+            );
+        }
+    }
+    let vols = pod["spec"]["volumes"].to_string();
+    assert!(vols.contains("\"secretName\":\"spark-secret\""), "{vols}");
+}
+
+#[test]
+fn the_https_ui_port_is_exposed_on_the_pod_and_the_ui_service() {
+    let o = build(SECURE_PI);
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    let ports = pod["spec"]["containers"][0]["ports"].to_string();
+    assert!(ports.contains("\"containerPort\":4440"), "{ports}");
+    let svc = serde_json::to_value(o.ui_service.as_ref().expect("ui service")).expect("json");
+    assert!(svc["spec"]["ports"].to_string().contains("\"port\":4440"));
+    let props = &o.config_map.data.as_ref().expect("data")["spark.properties"];
+    assert!(props.contains("spark.ssl.keyStore=/mnt/sparkop/ui-tls/keystore.p12"));
+    assert!(
+        props.contains("spark.ssl.keyStorePassword=${env\\:SPARKOP_UI_KEYSTORE_PASSWORD}"),
+        "{props}"
+    );
+    assert!(
+        props.contains("spark.ssl.enabledAlgorithms=TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256")
+    );
+}
+
+#[test]
+fn objects_are_deterministic_owned_and_immutable() {
+    let a = build(AUTH);
+    assert_eq!(a, build(AUTH));
+    assert_eq!(a.config_map.immutable, Some(true));
+    for owners in [
+        &a.pod.metadata.owner_references,
+        &a.config_map.metadata.owner_references,
+        &a.driver_service.metadata.owner_references,
+    ] {
+        let o = &owners.as_ref().expect("owner")[0];
+        assert_eq!(
+            (o.kind.as_str(), o.uid.as_str(), o.controller),
+            ("SparkApplication", UID, Some(true))
+        );
+    }
+    let svc = a.driver_service.spec.as_ref().expect("spec");
+    assert_eq!(svc.cluster_ip.as_deref(), Some("None"));
+}
+
+#[test]
+fn memory_requests_follow_spark_overheads() {
+    let pod = serde_json::to_value(&build(AUTH).pod).expect("json");
+    // 512m + max(384 MiB, 10 %) for a JVM application.
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"]["requests"]["memory"],
+        "896Mi"
+    );
+    let pod = serde_json::to_value(&build(SECURE_PI).pod).expect("json");
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"]["limits"]["memory"],
+        "896Mi"
+    );
+}
