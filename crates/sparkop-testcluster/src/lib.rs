@@ -1,0 +1,393 @@
+//! A throwaway Kubernetes control plane on loopback for sparkop's integration tests: etcd,
+//! kube-apiserver (RBAC on, token authentication), kube-controller-manager (garbage collection,
+//! namespaces, service accounts), kube-scheduler and kwok (a simulated node that runs pods),
+//! built from the Go module proxy by `scripts/build-test-cluster`.
+//!
+//! Every process is started by this crate, logs into the cluster's temp dir, and is stopped by
+//! its PID when the [`ControlPlane`] is dropped. Nothing binds outside 127.0.0.1.
+
+mod pki;
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Errors of the harness.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The control-plane binaries are not built.
+    #[error("control-plane binaries not found: run scripts/build-test-cluster ({0})")]
+    NoBinaries(String),
+    /// A file or process operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A component did not become ready in time.
+    #[error("{component} did not become ready within {seconds} s; its log ends with:\n{log}")]
+    NotReady {
+        /// The component.
+        component: String,
+        /// The limit.
+        seconds: u64,
+        /// The last lines of its log.
+        log: String,
+    },
+    /// Certificate generation failed.
+    #[error("certificates: {0}")]
+    Pki(String),
+    /// The Kubernetes client could not be configured.
+    #[error("client: {0}")]
+    Client(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
+    let what = what.into();
+    move |source| ClusterError::Io { what, source }
+}
+
+/// Where the binaries are: `$SPARKOP_K8S_BIN`, else the newest complete build in the cache.
+pub fn binaries() -> Result<PathBuf, ClusterError> {
+    if let Some(dir) = std::env::var_os("SPARKOP_K8S_BIN").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    let cache = match std::env::var_os("SPARKOP_CACHE").filter(|d| !d.is_empty()) {
+        Some(c) => PathBuf::from(c),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/sparkop"),
+    };
+    let root = cache.join("k8s");
+    let mut found: Vec<PathBuf> = fs::read_dir(&root)
+        .map_err(|e| ClusterError::NoBinaries(format!("{}: {e}", root.display())))?
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join(".complete").exists())
+        .collect();
+    found.sort();
+    found.pop().ok_or_else(|| {
+        ClusterError::NoBinaries(format!("nothing complete under {}", root.display()))
+    })
+}
+
+/// Which identity a client uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum User {
+    /// `system:masters`: everything.
+    Admin,
+    /// The operator's ServiceAccount (`sparkop-system/sparkop-operator`): only what RBAC grants.
+    Operator,
+}
+
+/// The operator's ServiceAccount namespace and name, as the token authenticates it.
+pub const OPERATOR_NAMESPACE: &str = "sparkop-system";
+/// The operator's ServiceAccount name.
+pub const OPERATOR_SERVICE_ACCOUNT: &str = "sparkop-operator";
+
+/// What to start besides etcd and the API server.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// kube-controller-manager (garbage collection, namespace deletion, service accounts).
+    pub controller_manager: bool,
+    /// kube-scheduler and kwok with one simulated node, so pods get scheduled and run.
+    pub nodes: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            controller_manager: true,
+            nodes: true,
+        }
+    }
+}
+
+struct Proc {
+    name: &'static str,
+    child: Child,
+}
+
+/// A running control plane. Dropping it stops every process and deletes its files.
+pub struct ControlPlane {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    procs: Vec<Proc>,
+    api_port: u16,
+    etcd_port: u16,
+    ca_pem: String,
+    admin_token: SecretString,
+    operator_token: SecretString,
+}
+
+fn free_port() -> Result<u16, ClusterError> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(io("picking a free port"))
+}
+
+fn token() -> Result<SecretString, ClusterError> {
+    let mut b = [0u8; 24];
+    getrandom::fill(&mut b).map_err(|e| ClusterError::Pki(e.to_string()))?;
+    Ok(SecretString::from(hex::encode(b)))
+}
+
+impl ControlPlane {
+    /// Starts a control plane and waits until the API server is ready.
+    pub async fn start(opts: Options) -> Result<ControlPlane, ClusterError> {
+        let bin = binaries()?;
+        let dir = tempfile::Builder::new()
+            .prefix("sparkop-cluster-")
+            .tempdir()
+            .map_err(io("creating the cluster dir"))?;
+        let p = dir.path();
+        fs::create_dir_all(p.join("logs")).map_err(io("logs dir"))?;
+        let certs = pki::generate().map_err(|e| ClusterError::Pki(e.to_string()))?;
+        for (name, text) in [
+            ("ca.crt", &certs.ca_pem),
+            ("apiserver.crt", &certs.server_cert_pem),
+            ("apiserver.key", &certs.server_key_pem),
+            ("sa.key", &certs.sa_key_pem),
+            ("sa.pub", &certs.sa_pub_pem),
+        ] {
+            fs::write(p.join(name), text).map_err(io(format!("writing {name}")))?;
+        }
+        let admin_token = token()?;
+        let operator_token = token()?;
+        let tokens = format!(
+            "{},admin,admin-uid,\"system:masters\"\n{},system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT},operator-uid,\"system:serviceaccounts,system:serviceaccounts:{OPERATOR_NAMESPACE},system:authenticated\"\n",
+            admin_token.expose_secret(),
+            operator_token.expose_secret()
+        );
+        fs::write(p.join("tokens.csv"), tokens).map_err(io("writing tokens.csv"))?;
+
+        let mut cp = ControlPlane {
+            dir,
+            bin,
+            procs: Vec::new(),
+            api_port: free_port()?,
+            etcd_port: free_port()?,
+            ca_pem: certs.ca_pem,
+            admin_token,
+            operator_token,
+        };
+        cp.start_etcd()?;
+        cp.start_apiserver()?;
+        cp.wait_ready(Duration::from_secs(120)).await?;
+        let kubeconfig = cp.write_kubeconfig(User::Admin)?;
+        if opts.controller_manager {
+            let args = vec![
+                format!("--kubeconfig={}", kubeconfig.display()),
+                "--leader-elect=false".into(),
+                "--bind-address=127.0.0.1".into(),
+                format!("--secure-port={}", free_port()?),
+                "--controllers=*".into(),
+                format!(
+                    "--service-account-private-key-file={}",
+                    cp.path("sa.key").display()
+                ),
+                format!("--root-ca-file={}", cp.path("ca.crt").display()),
+                "--use-service-account-credentials=false".into(),
+            ];
+            cp.spawn("kube-controller-manager", &args)?;
+        }
+        if opts.nodes {
+            let args = vec![
+                format!("--kubeconfig={}", kubeconfig.display()),
+                "--leader-elect=false".into(),
+                "--bind-address=127.0.0.1".into(),
+                format!("--secure-port={}", free_port()?),
+            ];
+            cp.spawn("kube-scheduler", &args)?;
+            let stages = cp.bin.join("kwok-stages.yaml");
+            let args = vec![
+                format!("--kubeconfig={}", kubeconfig.display()),
+                format!("--config={}", stages.display()),
+                "--manage-all-nodes=true".into(),
+                "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom".into(),
+                format!("--server-address=127.0.0.1:{}", free_port()?),
+                "--cidr=10.244.0.1/24".into(),
+                "--node-ip=10.244.0.1".into(),
+            ];
+            cp.spawn("kwok", &args)?;
+        }
+        Ok(cp)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The API server URL.
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.api_port)
+    }
+
+    /// The cluster CA certificate (PEM).
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The cluster's directory (logs under `logs/`).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn spawn(&mut self, name: &'static str, args: &[String]) -> Result<(), ClusterError> {
+        let log = fs::File::create(self.path(&format!("logs/{name}.log")))
+            .map_err(io(format!("{name} log")))?;
+        let err = log.try_clone().map_err(io(format!("{name} log")))?;
+        let child = Command::new(self.bin.join(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .map_err(io(format!("starting {name}")))?;
+        self.procs.push(Proc { name, child });
+        Ok(())
+    }
+
+    fn start_etcd(&mut self) -> Result<(), ClusterError> {
+        let peer = free_port()?;
+        let url = format!("http://127.0.0.1:{}", self.etcd_port);
+        let args = vec![
+            format!("--data-dir={}", self.path("etcd").display()),
+            format!("--listen-client-urls={url}"),
+            format!("--advertise-client-urls={url}"),
+            format!("--listen-peer-urls=http://127.0.0.1:{peer}"),
+            format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer}"),
+            format!("--initial-cluster=default=http://127.0.0.1:{peer}"),
+            "--unsafe-no-fsync=true".into(),
+            "--log-level=warn".into(),
+        ];
+        self.spawn("etcd", &args)
+    }
+
+    fn apiserver_args(&self) -> Vec<String> {
+        let f = |n: &str| self.path(n).display().to_string();
+        vec![
+            format!("--etcd-servers=http://127.0.0.1:{}", self.etcd_port),
+            "--bind-address=127.0.0.1".into(),
+            "--advertise-address=127.0.0.1".into(),
+            format!("--secure-port={}", self.api_port),
+            format!("--cert-dir={}", f("apiserver-certs")),
+            format!("--tls-cert-file={}", f("apiserver.crt")),
+            format!("--tls-private-key-file={}", f("apiserver.key")),
+            format!("--client-ca-file={}", f("ca.crt")),
+            format!("--token-auth-file={}", f("tokens.csv")),
+            "--authorization-mode=RBAC".into(),
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+            format!("--service-account-key-file={}", f("sa.pub")),
+            format!("--service-account-signing-key-file={}", f("sa.key")),
+            "--service-cluster-ip-range=10.96.0.0/24".into(),
+            "--allow-privileged=true".into(),
+        ]
+    }
+
+    fn start_apiserver(&mut self) -> Result<(), ClusterError> {
+        let args = self.apiserver_args();
+        self.spawn("kube-apiserver", &args)
+    }
+
+    /// Stops and restarts the API server (same etcd, same port): for fault tests.
+    pub async fn restart_apiserver(&mut self) -> Result<(), ClusterError> {
+        if let Some(i) = self.procs.iter().position(|p| p.name == "kube-apiserver") {
+            let mut p = self.procs.remove(i);
+            stop(&mut p.child);
+        }
+        self.start_apiserver()?;
+        self.wait_ready(Duration::from_secs(120)).await
+    }
+
+    /// A client authenticated as `user`.
+    pub fn client(&self, user: User) -> Result<kube::Client, ClusterError> {
+        let mut config = kube::Config::new(
+            self.url()
+                .parse()
+                .map_err(|e| ClusterError::Client(format!("{e}")))?,
+        );
+        config.root_cert = Some(vec![
+            pki::pem_to_der(&self.ca_pem).map_err(ClusterError::Client)?,
+        ]);
+        config.auth_info.token = Some(match user {
+            User::Admin => self.admin_token.clone(),
+            User::Operator => self.operator_token.clone(),
+        });
+        config.default_namespace = "default".into();
+        kube::Client::try_from(config).map_err(|e| ClusterError::Client(e.to_string()))
+    }
+
+    /// Writes a kubeconfig for `user` into the cluster dir and returns its path.
+    pub fn write_kubeconfig(&self, user: User) -> Result<PathBuf, ClusterError> {
+        let (name, token) = match user {
+            User::Admin => ("admin", &self.admin_token),
+            User::Operator => ("operator", &self.operator_token),
+        };
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority: {}\nusers:\n- name: {name}\n  user:\n    token: {}\ncontexts:\n- name: test\n  context: {{cluster: test, user: {name}, namespace: default}}\ncurrent-context: test\n",
+            self.url(),
+            self.path("ca.crt").display(),
+            token.expose_secret()
+        );
+        let path = self.path(&format!("kubeconfig-{name}"));
+        fs::write(&path, text).map_err(io("writing a kubeconfig"))?;
+        Ok(path)
+    }
+
+    async fn wait_ready(&mut self, limit: Duration) -> Result<(), ClusterError> {
+        let client = self.client(User::Admin)?;
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.exited("kube-apiserver") || self.exited("etcd") {
+                break;
+            }
+            let req = http::Request::get("/readyz")
+                .body(Vec::new())
+                .map_err(|e| ClusterError::Client(e.to_string()))?;
+            if let Ok(text) = client.request_text(req).await
+                && text.trim() == "ok"
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Err(ClusterError::NotReady {
+            component: "kube-apiserver".into(),
+            seconds: limit.as_secs(),
+            log: self.log_tail("kube-apiserver", 30) + &self.log_tail("etcd", 10),
+        })
+    }
+
+    fn exited(&mut self, name: &str) -> bool {
+        self.procs
+            .iter_mut()
+            .find(|p| p.name == name)
+            .is_none_or(|p| !matches!(p.child.try_wait(), Ok(None)))
+    }
+
+    /// The last `n` lines of a component's log.
+    pub fn log_tail(&self, name: &str, n: usize) -> String {
+        let text = fs::read_to_string(self.path(&format!("logs/{name}.log"))).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        while let Some(mut p) = self.procs.pop() {
+            stop(&mut p.child);
+        }
+    }
+}
