@@ -8,14 +8,28 @@ use kube::CustomResourceExt;
 
 use crate::types::{ScheduledSparkApplication, SparkApplication};
 
+/// The API server refuses CRDs in `*.k8s.io` groups without this annotation. The value is the
+/// one the kubeflow operator's CRDs carry for the same group, so both install alike.
+pub const API_APPROVED_ANNOTATION: &str = "api-approved.kubernetes.io";
+/// See [`API_APPROVED_ANNOTATION`].
+pub const API_APPROVED_VALUE: &str = "https://github.com/kubeflow/spark-operator/pull/1298";
+
+fn approved(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    crd.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(API_APPROVED_ANNOTATION.into(), API_APPROVED_VALUE.into());
+    crd
+}
+
 /// The `SparkApplication` CRD.
 pub fn spark_application() -> CustomResourceDefinition {
-    SparkApplication::crd()
+    approved(SparkApplication::crd())
 }
 
 /// The `ScheduledSparkApplication` CRD.
 pub fn scheduled_spark_application() -> CustomResourceDefinition {
-    ScheduledSparkApplication::crd()
+    approved(ScheduledSparkApplication::crd())
 }
 
 /// All CRDs sparkop serves.

@@ -275,6 +275,8 @@ impl ControlPlane {
             format!("--etcd-servers=http://127.0.0.1:{}", self.etcd_port),
             "--bind-address=127.0.0.1".into(),
             "--advertise-address=127.0.0.1".into(),
+            // The default reconciler refuses a loopback address for the kubernetes Service.
+            "--endpoint-reconciler-type=none".into(),
             format!("--secure-port={}", self.api_port),
             format!("--cert-dir={}", f("apiserver-certs")),
             format!("--tls-cert-file={}", f("apiserver.crt")),
@@ -343,8 +345,13 @@ impl ControlPlane {
     async fn wait_ready(&mut self, limit: Duration) -> Result<(), ClusterError> {
         let client = self.client(User::Admin)?;
         let start = Instant::now();
+        let mut why = String::new();
         while start.elapsed() < limit {
-            if self.exited("kube-apiserver") || self.exited("etcd") {
+            if let Some(status) = self
+                .exited("kube-apiserver")
+                .or_else(|| self.exited("etcd"))
+            {
+                why = format!(" (a process exited: {status})");
                 break;
             }
             let req = http::Request::get("/readyz")
@@ -358,17 +365,22 @@ impl ControlPlane {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         Err(ClusterError::NotReady {
-            component: "kube-apiserver".into(),
+            component: format!("kube-apiserver{why}"),
             seconds: limit.as_secs(),
             log: self.log_tail("kube-apiserver", 30) + &self.log_tail("etcd", 10),
         })
     }
 
-    fn exited(&mut self, name: &str) -> bool {
-        self.procs
-            .iter_mut()
-            .find(|p| p.name == name)
-            .is_none_or(|p| !matches!(p.child.try_wait(), Ok(None)))
+    /// `Some(description)` when the component is not running.
+    fn exited(&mut self, name: &str) -> Option<String> {
+        match self.procs.iter_mut().find(|p| p.name == name) {
+            None => Some(format!("{name} was never started")),
+            Some(p) => match p.child.try_wait() {
+                Ok(None) => None,
+                Ok(Some(status)) => Some(format!("{name} {status}")),
+                Err(e) => Some(format!("{name}: {e}")),
+            },
+        }
     }
 
     /// The last `n` lines of a component's log.
