@@ -3,3 +3,4 @@
 //! kube-rs runtime shell come next (see the operator issue).
 
 pub mod build;
+pub mod reconcile;
