@@ -236,10 +236,15 @@ fn always_reruns_after_success() {
 #[test]
 fn submission_failures_retry_per_their_own_limit() {
     let a = app(ON_FAILURE_2);
-    let mut status = SparkApplicationStatus::default();
-    status.submission_attempts = 1;
-    status.execution_attempts = 1;
-    status.application_state.state = S::Submitted;
+    let status = SparkApplicationStatus {
+        submission_attempts: 1,
+        execution_attempts: 1,
+        application_state: ApplicationState {
+            state: S::Submitted,
+            error_message: None,
+        },
+        ..Default::default()
+    };
     let d = submission_failed(&a, &status, t(0), "pods is forbidden", &Config::default());
     assert_eq!(state(&d), S::SubmissionFailed);
     assert_eq!(
