@@ -1,6 +1,8 @@
-//! The Kubernetes backend. Today: the pure builders that turn a `LaunchPlan` into the objects
-//! of one driver attempt (what `spark-submit` would create, secured). The state machine and the
-//! kube-rs runtime shell come next (see the operator issue).
+//! The Kubernetes backend: pure builders (`LaunchPlan` → the objects of one driver attempt),
+//! the pure v1beta2 state machine (`reconcile::next`), and the kube-rs runtime shell that
+//! observes, acts and writes status, with Prometheus metrics.
 
 pub mod build;
+pub mod metrics;
 pub mod reconcile;
+pub mod runtime;

@@ -19,13 +19,13 @@ mod tests;
 
 use std::time::Duration;
 
+use sparkop_api::SparkApplication;
 use sparkop_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use sparkop_api::k8s_openapi::jiff::{SignedDuration, Timestamp};
+use sparkop_api::types::spark_application::RestartPolicyType;
 use sparkop_api::types::status::{
     ApplicationState, ApplicationStateType as S, SparkApplicationStatus,
 };
-use sparkop_api::SparkApplication;
-use sparkop_api::types::spark_application::RestartPolicyType;
 
 /// The phase of the driver pod of the current attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,631 @@
+//! The IO shell around the pure parts: a kube-rs controller that observes each
+//! SparkApplication's current driver pod, asks [`reconcile::next`] what to do, carries out the
+//! actions (get-or-create Secrets, server-side apply of the built objects, deletes, Events)
+//! and writes the status. Nothing here decides anything the pure parts could.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use sparkop_api::k8s_openapi::ByteString;
+use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
+use sparkop_api::k8s_openapi::api::networking::v1::NetworkPolicy;
+use sparkop_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use sparkop_api::k8s_openapi::jiff::Timestamp;
+use sparkop_api::manifest::Object;
+use sparkop_api::types::status::DriverInfo;
+use sparkop_api::{Severity, SparkApplication};
+use sparkop_core::LaunchPlan;
+use sparkop_core::plan::{AuthSecret, KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY, UiTlsPlan};
+use sparkop_core::posture::Cipher;
+
+use crate::build::{self, Context as BuildContext, Names, SecretKeyName};
+use crate::metrics::Metrics;
+use crate::reconcile::{self, Action, Decision, DriverPhase, Observed};
+
+/// The field manager of every server-side apply.
+pub const FIELD_MANAGER: &str = "sparkop";
+
+/// Errors of the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A Kubernetes API call failed.
+    #[error("{what}: {source}")]
+    Kube {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: kube::Error,
+    },
+    /// The object lacks metadata the operator needs.
+    #[error("{0}")]
+    Object(String),
+}
+
+fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> RuntimeError {
+    let what = what.into();
+    move |source| RuntimeError::Kube { what, source }
+}
+
+/// How to run the operator.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// State machine tunables.
+    pub config: reconcile::Config,
+    /// At most this many reconciles at once (0: unbounded).
+    pub concurrency: u16,
+    /// This replica's name (Events' reporting instance).
+    pub instance: String,
+}
+
+/// Shared by every reconcile.
+pub struct Ctx {
+    client: Client,
+    recorder: Recorder,
+    config: reconcile::Config,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Runs controllers for the configured namespaces until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    opts: Options,
+    metrics: Arc<Metrics>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
+) {
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "sparkop".into(),
+            instance: Some(opts.instance.clone()).filter(|i| !i.is_empty()),
+        },
+    );
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        recorder,
+        config: opts.config.clone(),
+        metrics,
+    });
+    let namespaces: Vec<Option<String>> = if opts.namespaces.is_empty() {
+        vec![None]
+    } else {
+        opts.namespaces.iter().cloned().map(Some).collect()
+    };
+    let pods_cfg =
+        watcher::Config::default().labels("sparkoperator.k8s.io/launched-by-spark-operator=true");
+    let controllers = namespaces.into_iter().map(|ns| {
+        let (apps, pods): (Api<SparkApplication>, Api<Pod>) = match &ns {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
+        Controller::new(apps, watcher::Config::default().any_semantic())
+            .owns(pods, pods_cfg.clone())
+            .with_config(ControllerConfig::default().concurrency(opts.concurrency))
+            .graceful_shutdown_on(shutdown.clone())
+            .run(reconcile_app, error_policy, ctx.clone())
+            .for_each(|_| async {})
+    });
+    futures::future::join_all(controllers).await;
+}
+
+fn error_policy(_app: Arc<SparkApplication>, err: &RuntimeError, ctx: Arc<Ctx>) -> Requeue {
+    ctx.metrics.reconcile_error();
+    eprintln!(
+        "{{\"level\":\"warn\",\"msg\":\"reconcile failed\",\"error\":{}}}",
+        json!(err.to_string())
+    );
+    Requeue::requeue(Duration::from_secs(5))
+}
+
+/// Hash of what a run depends on: the spec without `suspend`.
+pub fn spec_hash(app: &SparkApplication) -> String {
+    use sha2::{Digest, Sha256};
+    let mut v = serde_json::to_value(&app.spec).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("suspend");
+    }
+    hex::encode(&Sha256::digest(v.to_string().as_bytes())[..8])
+}
+
+fn phase_of(pod: Option<&Pod>) -> DriverPhase {
+    let Some(status) = pod.and_then(|p| p.status.as_ref()) else {
+        return if pod.is_some() {
+            DriverPhase::Pending
+        } else {
+            DriverPhase::Missing
+        };
+    };
+    match status.phase.as_deref() {
+        Some("Running") => DriverPhase::Running,
+        Some("Succeeded") => DriverPhase::Succeeded,
+        Some("Failed") => {
+            let terminated = status
+                .container_statuses
+                .iter()
+                .flatten()
+                .find(|c| c.name == build::DRIVER_CONTAINER)
+                .and_then(|c| c.state.as_ref()?.terminated.as_ref());
+            let why = match terminated {
+                Some(t) => format!(
+                    "driver exited with code {}{}",
+                    t.exit_code,
+                    t.reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+                None => status
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "driver pod failed".into()),
+            };
+            DriverPhase::Failed(why)
+        }
+        Some("Unknown") => DriverPhase::Unknown,
+        _ => DriverPhase::Pending,
+    }
+}
+
+async fn reconcile_app(app: Arc<SparkApplication>, ctx: Arc<Ctx>) -> Result<Requeue, RuntimeError> {
+    let started = Instant::now();
+    let ns = app
+        .namespace()
+        .ok_or_else(|| RuntimeError::Object("no namespace".into()))?;
+    let name = app.name_any();
+    let apps: Api<SparkApplication> = Api::namespaced(ctx.client.clone(), &ns);
+    let now = Timestamp::now();
+    ctx.metrics.seen(&format!("{ns}/{name}"));
+
+    // The API server's CEL rules catch most invalid specs; the rest of the policy runs here.
+    let diagnostics =
+        sparkop_core::check_object(&Object::SparkApplication(Box::new((*app).clone())));
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| format!("[{}] {}", d.rule, d.message))
+        .collect();
+    let plan = if errors.is_empty() {
+        sparkop_core::plan(&app).map_err(|e| e.to_string())
+    } else {
+        Err(errors.join("; "))
+    };
+    let plan = match plan {
+        Ok(p) => p,
+        Err(message) => return reject(&app, &apps, &ctx, &message, now).await,
+    };
+
+    let status = app.status.clone().unwrap_or_default();
+    let uid = app
+        .uid()
+        .ok_or_else(|| RuntimeError::Object("no uid".into()))?;
+    let attempt = reconcile::current_attempt(&status);
+    let names = Names::new(&name, &uid, attempt);
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    let pod = if status.submission_attempts > 0 {
+        pods.get_opt(&names.driver_pod)
+            .await
+            .map_err(kube_err("reading the driver pod"))?
+    } else {
+        None
+    };
+    let obs = Observed {
+        now,
+        driver: phase_of(pod.as_ref()),
+        spec_hash: spec_hash(&app),
+    };
+    let mut decision = reconcile::next(&app, &obs, &ctx.config);
+    let mut requeue: Option<Duration> = None;
+    for action in decision.actions.clone() {
+        match action {
+            Action::Submit { attempt } => {
+                if let Err(e) = submit(&ctx, &app, &plan, attempt).await {
+                    let failed = reconcile::submission_failed(
+                        &app,
+                        &decision.status,
+                        now,
+                        &e.to_string(),
+                        &ctx.config,
+                    );
+                    decision = Decision {
+                        status: failed.status,
+                        actions: decision
+                            .actions
+                            .iter()
+                            .filter(|a| matches!(a, Action::Event { .. }))
+                            .cloned()
+                            .chain(failed.actions)
+                            .collect(),
+                    };
+                    for a in &decision.actions {
+                        if let Action::RequeueAfter(d) = a {
+                            requeue = Some(requeue.map_or(*d, |r| r.min(*d)));
+                        }
+                    }
+                    break;
+                }
+                ctx.metrics.submitted();
+            }
+            Action::DeleteAttempt { attempt } => {
+                delete_attempt(&ctx, &ns, &Names::new(&name, &uid, attempt)).await?
+            }
+            Action::DeleteApplication => {
+                apps.delete(&name, &DeleteParams::background())
+                    .await
+                    .map_err(kube_err("deleting the application (timeToLiveSeconds)"))?;
+            }
+            Action::Event { .. } => {}
+            Action::RequeueAfter(d) => requeue = Some(requeue.map_or(d, |r| r.min(d))),
+        }
+    }
+    for action in &decision.actions {
+        if let Action::Event {
+            warning,
+            reason,
+            message,
+        } = action
+        {
+            ctx.metrics.transition(reason);
+            let ev = Event {
+                type_: if *warning {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
+                reason: reason.clone(),
+                note: Some(message.clone()),
+                action: "Reconcile".into(),
+                secondary: None,
+            };
+            let _ = ctx.recorder.publish(&ev, &app.object_ref(&())).await;
+        }
+    }
+    let current = Names::new(&name, &uid, reconcile::current_attempt(&decision.status));
+    decision.status.driver_info = driver_info(&plan, &current, &ns);
+    decision.status.conditions = Some(conditions(&plan, status.conditions.as_deref(), now));
+    if app.status.as_ref() != Some(&decision.status) {
+        apps.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": decision.status})),
+        )
+        .await
+        .map_err(kube_err("writing the status"))?;
+    }
+    ctx.metrics.reconciled(started.elapsed());
+    Ok(requeue.map_or_else(Requeue::await_change, |d| {
+        Requeue::requeue(d.max(Duration::from_millis(200)))
+    }))
+}
+
+/// An application the policy refuses: FAILED with the reasons, no retry until it changes.
+async fn reject(
+    app: &SparkApplication,
+    apps: &Api<SparkApplication>,
+    ctx: &Ctx,
+    message: &str,
+    now: Timestamp,
+) -> Result<Requeue, RuntimeError> {
+    let mut status = app.status.clone().unwrap_or_default();
+    let state = sparkop_api::ApplicationStateType::Failed;
+    if status.application_state.state != state
+        || status.application_state.error_message.as_deref() != Some(message)
+    {
+        status.application_state.state = state;
+        status.application_state.error_message = Some(message.to_owned());
+        status.termination_time = Some(Time(now));
+        apps.patch_status(
+            &app.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": status})),
+        )
+        .await
+        .map_err(kube_err("writing the status"))?;
+        let ev = Event {
+            type_: EventType::Warning,
+            reason: "SparkApplicationInvalid".into(),
+            note: Some(message.chars().take(1000).collect()),
+            action: "Validate".into(),
+            secondary: None,
+        };
+        let _ = ctx.recorder.publish(&ev, &app.object_ref(&())).await;
+    }
+    Ok(Requeue::await_change())
+}
+
+fn driver_info(plan: &LaunchPlan, names: &Names, ns: &str) -> DriverInfo {
+    let ui = plan.ui.as_ref();
+    let port = ui.map(|u| u.https_port.unwrap_or(u.http_port));
+    DriverInfo {
+        web_ui_service_name: ui.map(|_| names.ui_service.clone()),
+        web_ui_address: port.map(|p| format!("{}.{ns}.svc:{p}", names.ui_service)),
+        web_ui_port: ui.map(|u| i32::from(u.http_port)),
+        web_ui_https_port: ui.and_then(|u| u.https_port).map(i32::from),
+        pod_name: Some(names.driver_pod.clone()),
+        ..Default::default()
+    }
+}
+
+/// Conditions recording the security posture (kept stable across reconciles).
+fn conditions(plan: &LaunchPlan, old: Option<&[Condition]>, now: Timestamp) -> Vec<Condition> {
+    let p = &plan.posture;
+    let want = [
+        (
+            "Authenticated",
+            p.authentication,
+            if p.authentication {
+                "SharedSecret"
+            } else {
+                "Disabled"
+            },
+            "RPC authentication",
+        ),
+        (
+            "Encrypted",
+            p.cipher != Cipher::None,
+            match p.cipher {
+                Cipher::AesGcm => "AesGcm",
+                Cipher::AesCtr => "AesCtr",
+                Cipher::Tls => "Tls",
+                Cipher::None => "Disabled",
+            },
+            "RPC encryption",
+        ),
+        (
+            "UiTls",
+            p.ui_tls,
+            if p.ui_tls { "Tls" } else { "Disabled" },
+            "web UI TLS",
+        ),
+    ];
+    want.iter()
+        .map(|(ty, ok, reason, what)| {
+            let status = if *ok { "True" } else { "False" };
+            let previous = old.and_then(|o| o.iter().find(|c| c.type_ == *ty));
+            let unchanged = previous.is_some_and(|c| c.status == status && c.reason == *reason);
+            Condition {
+                type_: (*ty).into(),
+                status: status.into(),
+                reason: (*reason).into(),
+                message: format!(
+                    "{what}: {}",
+                    if *ok { "on" } else { "off (explicit opt-out)" }
+                ),
+                last_transition_time: match previous {
+                    Some(c) if unchanged => c.last_transition_time.clone(),
+                    _ => Time(now),
+                },
+                observed_generation: None,
+            }
+        })
+        .collect()
+}
+
+fn owner(app: &SparkApplication) -> serde_json::Value {
+    json!([{
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "SparkApplication",
+        "name": app.name_any(),
+        "uid": app.uid(),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    }])
+}
+
+/// Creates a Secret unless it exists (never replaces: the values must stay stable).
+async fn create_secret_once(
+    secrets: &Api<Secret>,
+    name: &str,
+    app: &SparkApplication,
+    data: BTreeMap<String, Vec<u8>>,
+) -> Result<(), RuntimeError> {
+    if secrets
+        .get_metadata_opt(name)
+        .await
+        .map_err(kube_err("reading a Secret"))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let secret = Secret {
+        metadata: serde_json::from_value(json!({
+            "name": name,
+            "labels": {"sparkoperator.k8s.io/app-name": app.name_any()},
+            "ownerReferences": owner(app),
+        }))
+        .map_err(|e| RuntimeError::Object(e.to_string()))?,
+        data: Some(data.into_iter().map(|(k, v)| (k, ByteString(v))).collect()),
+        type_: Some("Opaque".into()),
+        ..Default::default()
+    };
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(kube_err(format!("creating Secret {name}"))(e)),
+    }
+}
+
+/// Everything of one attempt: generated Secrets (once), then the built objects by
+/// server-side apply (idempotent: a restarted operator re-applies the same objects).
+async fn submit(
+    ctx: &Ctx,
+    app: &SparkApplication,
+    plan: &LaunchPlan,
+    attempt: u32,
+) -> Result<(), RuntimeError> {
+    let ns = plan.namespace.as_str();
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let (generated_auth, generated_ui) = build::generated_secret_names(&plan.name);
+    let auth_secret = match &plan.auth_secret {
+        None => None,
+        Some(AuthSecret::FromSecret(r)) => {
+            let s = secrets
+                .get_opt(&r.secret)
+                .await
+                .map_err(kube_err("reading the auth Secret"))?;
+            let has_key = s
+                .as_ref()
+                .and_then(|s| s.data.as_ref())
+                .is_some_and(|d| d.contains_key(&r.key));
+            if !has_key {
+                return Err(RuntimeError::Object(format!(
+                    "Secret {:?} with key {:?} (the RPC authentication secret) not found in namespace {ns}",
+                    r.secret, r.key
+                )));
+            }
+            Some(SecretKeyName {
+                name: r.secret.clone(),
+                key: r.key.clone(),
+            })
+        }
+        Some(AuthSecret::Generated) => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|e| RuntimeError::Object(e.to_string()))?;
+            let value = hex::encode(bytes).into_bytes();
+            create_secret_once(
+                &secrets,
+                &generated_auth.name,
+                app,
+                BTreeMap::from([(generated_auth.key.clone(), value)]),
+            )
+            .await?;
+            Some(generated_auth)
+        }
+    };
+    let ui_keystore_secret = match plan.ui.as_ref().and_then(|u| u.tls.as_ref()) {
+        Some(UiTlsPlan::Keystore {
+            from: Some(name), ..
+        }) => Some(name.clone()),
+        Some(UiTlsPlan::Keystore { from: None, .. }) => {
+            if secrets
+                .get_metadata_opt(&generated_ui)
+                .await
+                .map_err(kube_err("reading a Secret"))?
+                .is_none()
+            {
+                let names = Names::new(&plan.name, &app.uid().unwrap_or_default(), attempt);
+                let req = sparkop_pki::Request {
+                    common_name: format!("{}.{ns}.svc", names.ui_service),
+                    hosts: vec![
+                        format!("{}.{ns}.svc", names.ui_service),
+                        format!("{}.{ns}.svc.cluster.local", names.ui_service),
+                        "localhost".into(),
+                        "127.0.0.1".into(),
+                    ],
+                    days: 365,
+                };
+                let m =
+                    sparkop_pki::generate(&req).map_err(|e| RuntimeError::Object(e.to_string()))?;
+                let data = BTreeMap::from([
+                    (KEYSTORE_KEY.to_owned(), m.keystore.to_vec()),
+                    (
+                        KEYSTORE_PASSWORD_KEY.to_owned(),
+                        m.keystore_password.expose_secret().as_bytes().to_vec(),
+                    ),
+                    (
+                        "key-password".to_owned(),
+                        m.keystore_password.expose_secret().as_bytes().to_vec(),
+                    ),
+                    ("ca.crt".to_owned(), m.ca_pem.into_bytes()),
+                ]);
+                create_secret_once(&secrets, &generated_ui, app, data).await?;
+            }
+            Some(generated_ui)
+        }
+        _ => None,
+    };
+    let bctx = BuildContext {
+        uid: app.uid().unwrap_or_default(),
+        attempt,
+        auth_secret,
+        ui_keystore_secret,
+        spark_version: app.spec.spark_version.clone(),
+    };
+    let objects =
+        build::driver_objects(app, plan, &bctx).map_err(|e| RuntimeError::Object(e.to_string()))?;
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    let c = &ctx.client;
+    let n = &objects.names;
+    Api::<ConfigMap>::namespaced(c.clone(), ns)
+        .patch(&n.config_map, &pp, &Patch::Apply(&objects.config_map))
+        .await
+        .map_err(kube_err("applying the driver ConfigMap"))?;
+    Api::<Service>::namespaced(c.clone(), ns)
+        .patch(
+            &n.driver_service,
+            &pp,
+            &Patch::Apply(&objects.driver_service),
+        )
+        .await
+        .map_err(kube_err("applying the driver Service"))?;
+    if let Some(ui) = &objects.ui_service {
+        Api::<Service>::namespaced(c.clone(), ns)
+            .patch(&n.ui_service, &pp, &Patch::Apply(ui))
+            .await
+            .map_err(kube_err("applying the UI Service"))?;
+    }
+    if let Some(np) = &objects.network_policy {
+        Api::<NetworkPolicy>::namespaced(c.clone(), ns)
+            .patch(&n.network_policy, &pp, &Patch::Apply(np))
+            .await
+            .map_err(kube_err("applying the NetworkPolicy"))?;
+    }
+    Api::<Pod>::namespaced(c.clone(), ns)
+        .patch(&n.driver_pod, &pp, &Patch::Apply(&objects.pod))
+        .await
+        .map_err(kube_err("applying the driver pod"))?;
+    Ok(())
+}
+
+async fn delete_attempt(ctx: &Ctx, ns: &str, names: &Names) -> Result<(), RuntimeError> {
+    let c = &ctx.client;
+    let dp = DeleteParams::background();
+    let ignore_404 = |r: Result<_, kube::Error>, what: &str| match r {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(kube_err(format!("deleting {what}"))(e)),
+    };
+    ignore_404(
+        Api::<Pod>::namespaced(c.clone(), ns)
+            .delete(&names.driver_pod, &dp)
+            .await
+            .map(|_| ()),
+        "the driver pod",
+    )?;
+    ignore_404(
+        Api::<ConfigMap>::namespaced(c.clone(), ns)
+            .delete(&names.config_map, &dp)
+            .await
+            .map(|_| ()),
+        "the ConfigMap",
+    )?;
+    for svc in [&names.driver_service, &names.ui_service] {
+        ignore_404(
+            Api::<Service>::namespaced(c.clone(), ns)
+                .delete(svc, &dp)
+                .await
+                .map(|_| ()),
+            "a Service",
+        )?;
+    }
+    ignore_404(
+        Api::<NetworkPolicy>::namespaced(c.clone(), ns)
+            .delete(&names.network_policy, &dp)
+            .await
+            .map(|_| ()),
+        "the NetworkPolicy",
+    )
+}
