@@ -112,12 +112,14 @@ pub async fn run(
             ),
             None => (Api::all(client.clone()), Api::all(client.clone())),
         };
-        Controller::new(apps, watcher::Config::default().any_semantic())
-            .owns(pods, pods_cfg.clone())
-            .with_config(ControllerConfig::default().concurrency(opts.concurrency))
-            .graceful_shutdown_on(shutdown.clone())
-            .run(reconcile_app, error_policy, ctx.clone())
-            .for_each(|_| async {})
+        Box::pin(
+            Controller::new(apps, watcher::Config::default().any_semantic())
+                .owns(pods, pods_cfg.clone())
+                .with_config(ControllerConfig::default().concurrency(opts.concurrency))
+                .graceful_shutdown_on(shutdown.clone())
+                .run(reconcile_app, error_policy, ctx.clone())
+                .for_each(|_| async {}),
+        )
     });
     futures::future::join_all(controllers).await;
 }

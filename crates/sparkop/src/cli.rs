@@ -41,6 +41,11 @@ pub enum Command {
     /// Prove what a Spark application accepts: live RPC probes and manifest checks.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run the Kubernetes operator (uses the in-cluster ServiceAccount or KUBECONFIG).
+    ///
+    /// Watches SparkApplications, creates each attempt's driver objects secured, follows the
+    /// driver pod and writes the status. Stops gracefully on SIGTERM / Ctrl-C.
+    Operator(OperatorArgs),
     /// Print the CustomResourceDefinitions (YAML) generated from sparkop's types.
     Crd,
     /// Print version information.
@@ -102,6 +107,23 @@ fn parse_mount(text: &str) -> Result<(String, PathBuf), String> {
         return Err("the local directory is empty".into());
     }
     Ok((image.trim_end_matches('/').to_owned(), PathBuf::from(dir)))
+}
+
+/// `sparkop operator`.
+#[derive(Debug, clap::Args)]
+pub struct OperatorArgs {
+    /// A namespace to watch (repeatable); all namespaces when none is given.
+    #[arg(long = "namespace", short)]
+    pub namespaces: Vec<String>,
+    /// Serve /metrics, /healthz and /readyz here.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// At most this many reconciles at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: u16,
+    /// Fail an attempt whose driver has not started after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub submitted_timeout: u64,
 }
 
 /// `sparkop spark` subcommands.

@@ -3,6 +3,7 @@
 mod audit;
 mod cli;
 mod lint;
+mod operator_cmd;
 mod report;
 mod run_cmd;
 mod secret_cmd;
@@ -40,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Keystore(cli::KeystoreCommand::Create(args)) => secret_cmd::keystore(&args),
         Command::Audit(cli::AuditCommand::Rpc(args)) => audit::rpc(&args),
         Command::Audit(cli::AuditCommand::Ui(args)) => audit::ui(&args),
+        Command::Operator(args) => operator_cmd::run(&args),
         Command::Audit(cli::AuditCommand::Manifest(args)) => audit::manifest(&args),
         Command::Crd => {
             std::io::stdout()

@@ -165,6 +165,26 @@ fn crd_output_matches_the_committed_file_and_stays_small() {
     );
     assert!(out.len() < 300 * 1024, "CRDs are {} bytes", out.len());
     assert!(out.contains("x-kubernetes-validations"));
+    let chart = std::fs::read_to_string(root().join("deploy/helm/sparkop/crds/sparkop-crds.yaml"))
+        .expect("chart CRDs");
+    assert!(
+        chart == committed,
+        "the Helm chart's CRDs are stale: copy deploy/crds/sparkop-crds.yaml to deploy/helm/sparkop/crds/"
+    );
+}
+
+#[test]
+fn rendered_manifests_match_the_helm_chart() {
+    let out = std::process::Command::new("bash")
+        .arg(root().join("scripts/render-manifests"))
+        .arg("--check")
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "deploy/manifests/sparkop.yaml is stale (run scripts/render-manifests):\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]

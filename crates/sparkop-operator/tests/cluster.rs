@@ -1,0 +1,368 @@
+//! The operator against a real API server (etcd, kube-apiserver, controller-manager,
+//! scheduler, kwok; see sparkop-testcluster), running with exactly the Helm chart's RBAC
+//! through the operator ServiceAccount's token. kwok runs the driver pods; the test plays the
+//! driver's exit by setting the pod status.
+//!
+//! Skipped (passes) without the binaries unless SPARKOP_REQUIRE_K8S=1.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{DynamicObject, GroupVersionKind};
+use kube::discovery::ApiResource;
+use serde_json::{Value, json};
+use sparkop_api::SparkApplication;
+use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, Secret, Service};
+use sparkop_api::k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use sparkop_operator::metrics::Metrics;
+use sparkop_operator::reconcile::Config;
+use sparkop_operator::runtime::{self, Options};
+use sparkop_testcluster::{ControlPlane, User};
+
+const MANIFESTS: &str = include_str!("../../../deploy/manifests/sparkop.yaml");
+const AUTH_EXAMPLE: &str = include_str!("../../../examples/auth-encryption.yaml");
+
+fn required() -> bool {
+    std::env::var("SPARKOP_REQUIRE_K8S").is_ok_and(|v| v == "1")
+}
+
+async fn wait<T, F, Fut>(what: &str, limit: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Applies the rendered chart (all but the Deployment: the operator runs in this test).
+async fn install(client: &kube::Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let pp = PatchParams::apply("sparkop-tests").force();
+    for crd in sparkop_api::crd::all() {
+        let name = crd.metadata.name.clone().expect("name");
+        crds.patch(&name, &pp, &Patch::Apply(&crd))
+            .await
+            .expect("crd");
+    }
+    for doc in MANIFESTS.split("\n---\n") {
+        let v: Value = serde_saphyr::from_str(doc).expect("yaml");
+        let kind = v["kind"].as_str().expect("kind");
+        if kind == "Deployment" {
+            continue;
+        }
+        let (group, version) = match v["apiVersion"]
+            .as_str()
+            .expect("apiVersion")
+            .split_once('/')
+        {
+            Some((g, ver)) => (g.to_owned(), ver.to_owned()),
+            None => (String::new(), "v1".to_owned()),
+        };
+        let plural = match kind {
+            "Namespace" => "namespaces",
+            "ServiceAccount" => "serviceaccounts",
+            "ClusterRole" => "clusterroles",
+            "ClusterRoleBinding" => "clusterrolebindings",
+            "Role" => "roles",
+            "RoleBinding" => "rolebindings",
+            other => panic!("unexpected kind {other}"),
+        };
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(&group, &version, kind),
+            plural,
+        );
+        let name = v["metadata"]["name"].as_str().expect("name").to_owned();
+        let api: Api<DynamicObject> = match v["metadata"]["namespace"].as_str() {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        api.patch(&name, &pp, &Patch::Apply(&v))
+            .await
+            .unwrap_or_else(|e| panic!("{kind}/{name}: {e}"));
+    }
+    let node: Node = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "kwok-node-0", "labels": {"type": "kwok"}},
+        "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": "200"},
+                   "capacity": {"cpu": "64", "memory": "256Gi", "pods": "200"}}
+    }))
+    .expect("node");
+    Api::<Node>::all(client.clone())
+        .create(&PostParams::default(), &node)
+        .await
+        .expect("node");
+}
+
+fn app_json(yaml: &str) -> Value {
+    let loaded = sparkop_api::manifest::load_str("t.yaml", yaml, Default::default());
+    match &loaded.documents[0].object {
+        sparkop_api::manifest::Object::SparkApplication(a) => {
+            serde_json::to_value(a).expect("json")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn state_of(apps: &Api<SparkApplication>, name: &str) -> String {
+    apps.get(name)
+        .await
+        .ok()
+        .and_then(|a| a.status)
+        .map(|s| serde_json::to_value(s.application_state.state).unwrap_or_default())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn wait_state(apps: &Api<SparkApplication>, name: &str, want: &str) {
+    wait(
+        &format!("{name} to reach {want}"),
+        Duration::from_secs(90),
+        || async {
+            let s = state_of(apps, name).await;
+            (s == want).then_some(())
+        },
+    )
+    .await;
+}
+
+/// Plays the driver's end: kwok leaves pods annotated `kwok.x-k8s.io/status=custom` alone.
+async fn finish_driver(pods: &Api<Pod>, name: &str, exit_code: i32) {
+    let pp = PatchParams::default();
+    pods.patch(
+        name,
+        &pp,
+        &Patch::Merge(json!({"metadata": {"annotations": {"kwok.x-k8s.io/status": "custom"}}})),
+    )
+    .await
+    .expect("annotate");
+    let phase = if exit_code == 0 {
+        "Succeeded"
+    } else {
+        "Failed"
+    };
+    let status = json!({"status": {"phase": phase, "containerStatuses": [{
+        "name": "spark-kubernetes-driver", "image": "apache/spark:4.3.0", "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"terminated": {"exitCode": exit_code, "reason": if exit_code == 0 { "Completed" } else { "Error" }}}
+    }]}});
+    pods.patch_status(name, &pp, &Patch::Merge(status))
+        .await
+        .expect("pod status");
+}
+
+/// kube-rs controller futures are large in debug builds: run on threads with roomy stacks.
+#[test]
+fn the_guide_manifest_runs_secured_and_retries_follow_the_restart_policy() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(16 << 20)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(move || rt.block_on(Box::pin(scenario())))
+        .expect("thread")
+        .join()
+        .expect("the scenario panicked");
+}
+
+async fn scenario() {
+    let cp = match ControlPlane::start(Default::default()).await {
+        Ok(cp) => cp,
+        Err(sparkop_testcluster::ClusterError::NoBinaries(why)) if !required() => {
+            eprintln!("skipping: {why}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let admin = cp.client(User::Admin).expect("admin");
+    install(&admin).await;
+
+    // The operator, with the chart's RBAC only.
+    let operator = cp.client(User::Operator).expect("operator");
+    let metrics = Arc::new(Metrics::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = {
+        use futures::FutureExt as _;
+        async move {
+            let mut rx = stop_rx;
+            let _ = rx.wait_for(|v| *v).await;
+        }
+        .boxed()
+        .shared()
+    };
+    let opts = Options {
+        namespaces: vec!["default".into()],
+        config: Config {
+            default_retry_interval: Duration::from_secs(1),
+            ..Config::default()
+        },
+        concurrency: 4,
+        instance: "test".into(),
+    };
+    let running = tokio::spawn(Box::pin(runtime::run(
+        operator,
+        opts,
+        metrics.clone(),
+        shutdown,
+    )));
+
+    // The guide's auth+encryption example with its Secret.
+    let secret_value = "e2e-k8s-LEAK-3f9a2c7d";
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "spark-secret"},
+        "stringData": {"secret": secret_value}
+    }))
+    .expect("secret");
+    Api::<Secret>::namespaced(admin.clone(), "default")
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("secret");
+    let apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+    let v = app_json(AUTH_EXAMPLE);
+    apps.create(
+        &PostParams::default(),
+        &serde_json::from_value(v).expect("app"),
+    )
+    .await
+    .expect("create app");
+    let name = "spark-rpc-auth-encryption-app";
+    wait_state(&apps, name, "RUNNING").await;
+
+    let pods: Api<Pod> = Api::namespaced(admin.clone(), "default");
+    let app = apps.get(name).await.expect("app");
+    let status = app.status.clone().expect("status");
+    let driver = status
+        .driver_info
+        .pod_name
+        .clone()
+        .expect("driver pod name");
+    assert_eq!(driver, format!("{name}-0-driver"));
+    assert_eq!(status.driver_info.web_ui_https_port, Some(4440));
+    let conditions = serde_json::to_string(&status.conditions).expect("json");
+    assert!(
+        conditions.contains("\"type\":\"Encrypted\"") && conditions.contains("AesGcm"),
+        "{conditions}"
+    );
+
+    // The secret reaches the driver as a file only; no object but the Secret holds its value.
+    let pod = pods.get(&driver).await.expect("pod");
+    let pod_json = serde_json::to_string(&pod).expect("json");
+    assert!(
+        pod_json.contains("\"secretName\":\"spark-secret\""),
+        "auth secret volume missing"
+    );
+    let cm = Api::<ConfigMap>::namespaced(admin.clone(), "default")
+        .get(&format!("{name}-0-driver-conf"))
+        .await
+        .expect("configmap");
+    let props = cm.data.as_ref().expect("data")["spark.properties"].clone();
+    assert!(
+        props.contains("spark.authenticate.secret.driver.file=/mnt/sparkop/auth/secret"),
+        "{props}"
+    );
+    let ui_svc = Api::<Service>::namespaced(admin.clone(), "default")
+        .get(&format!("{name}-0-ui-svc"))
+        .await
+        .expect("ui svc");
+    assert!(
+        serde_json::to_string(&ui_svc)
+            .expect("json")
+            .contains("4440")
+    );
+    let mut everything = String::new();
+    for kind in ["pods", "configmaps", "services", "events"] {
+        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "x"), kind);
+        let list = Api::<DynamicObject>::namespaced_with(admin.clone(), "default", &ar)
+            .list(&ListParams::default())
+            .await
+            .expect("list");
+        everything.push_str(&serde_json::to_string(&list.items).expect("json"));
+    }
+    everything.push_str(
+        &serde_json::to_string(&apps.list(&ListParams::default()).await.expect("apps").items)
+            .expect("json"),
+    );
+    assert!(
+        !everything.contains(secret_value),
+        "the secret value is in an object other than its Secret"
+    );
+    use base64::Engine as _;
+    assert!(!everything.contains(&base64::engine::general_purpose::STANDARD.encode(secret_value)));
+
+    // The driver exits 0: COMPLETED.
+    finish_driver(&pods, &driver, 0).await;
+    wait_state(&apps, name, "COMPLETED").await;
+
+    // OnFailure with one retry: the first failure reruns (a new attempt, new pod), the second fails.
+    let mut retry = app_json(AUTH_EXAMPLE);
+    retry["metadata"]["name"] = "retrying".into();
+    retry["spec"]["restartPolicy"] =
+        json!({"type": "OnFailure", "onFailureRetries": 1, "onFailureRetryInterval": 1});
+    apps.create(
+        &PostParams::default(),
+        &serde_json::from_value(retry).expect("app"),
+    )
+    .await
+    .expect("create");
+    wait_state(&apps, "retrying", "RUNNING").await;
+    finish_driver(&pods, "retrying-0-driver", 1).await;
+    wait(
+        "the second attempt's driver",
+        Duration::from_secs(90),
+        || async {
+            pods.get_opt("retrying-1-driver")
+                .await
+                .ok()
+                .flatten()
+                .map(|_| ())
+        },
+    )
+    .await;
+    wait_state(&apps, "retrying", "RUNNING").await;
+    let app = apps.get("retrying").await.expect("app");
+    assert_eq!(app.status.as_ref().map(|s| s.execution_attempts), Some(2));
+    finish_driver(&pods, "retrying-1-driver", 1).await;
+    wait_state(&apps, "retrying", "FAILED").await;
+    let app = apps.get("retrying").await.expect("app");
+    let message = app
+        .status
+        .and_then(|s| s.application_state.error_message)
+        .unwrap_or_default();
+    assert!(message.contains("exited with code 1"), "{message}");
+
+    // Deleting an application removes its objects (owner references + garbage collector).
+    apps.delete(name, &DeleteParams::foreground())
+        .await
+        .expect("delete");
+    wait(
+        "the driver objects to be collected",
+        Duration::from_secs(90),
+        || async {
+            let cms = Api::<ConfigMap>::namespaced(admin.clone(), "default");
+            let gone = cms
+                .get_opt(&format!("{name}-0-driver-conf"))
+                .await
+                .ok()
+                .flatten()
+                .is_none()
+                && pods.get_opt(&driver).await.ok().flatten().is_none();
+            gone.then_some(())
+        },
+    )
+    .await;
+
+    let text = metrics.render();
+    assert!(text.contains("spark_application_success_count 1"), "{text}");
+    assert!(text.contains("spark_application_failure_count 1"), "{text}");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(30), running).await;
+}

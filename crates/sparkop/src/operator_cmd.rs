@@ -1,0 +1,76 @@
+//! `sparkop operator`: the kube-rs runtime with metrics, until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sparkop_operator::metrics::{self, Metrics};
+use sparkop_operator::reconcile::Config;
+use sparkop_operator::runtime::{self, Options};
+
+use crate::cli::OperatorArgs;
+
+/// Runs the operator.
+pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(8 << 20)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = kube::Client::try_default()
+            .await
+            .context("no Kubernetes configuration (in-cluster ServiceAccount or KUBECONFIG)")?;
+        let metrics = Arc::new(Metrics::default());
+        let addr = args.metrics_addr;
+        let served = metrics.clone();
+        tokio::spawn(async move {
+            if let Err(e) = metrics::serve(addr, served).await {
+                eprintln!("{{\"level\":\"error\",\"msg\":\"metrics server stopped\",\"error\":{}}}", serde_json::json!(e.to_string()));
+            }
+        });
+        let opts = Options {
+            namespaces: args.namespaces.clone(),
+            config: Config {
+                submitted_timeout: Duration::from_secs(args.submitted_timeout.max(1)),
+                ..Config::default()
+            },
+            concurrency: args.concurrency,
+            instance: std::env::var("POD_NAME").unwrap_or_default(),
+        };
+        eprintln!(
+            "{{\"level\":\"info\",\"msg\":\"sparkop operator starting\",\"namespaces\":{},\"metrics\":\"{addr}\"}}",
+            serde_json::json!(args.namespaces)
+        );
+        metrics.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        let shutdown = async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        };
+        let shutdown = futures_shared(shutdown);
+        runtime::run(client, opts, metrics, shutdown).await;
+        eprintln!("{{\"level\":\"info\",\"msg\":\"sparkop operator stopped\"}}");
+        Ok(0)
+    })
+}
+
+/// A clonable shutdown signal.
+fn futures_shared(
+    f: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        f.await;
+        let _ = tx.send(true);
+    });
+    use futures::FutureExt as _;
+    async move {
+        let mut rx = rx;
+        let _ = rx.wait_for(|v| *v).await;
+    }
+    .boxed()
+    .shared()
+}
