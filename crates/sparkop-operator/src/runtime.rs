@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::core::{DynamicObject, GroupVersionKind};
+use kube::discovery::ApiResource;
 use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use secrecy::ExposeSecret;
-use serde_json::json;
+use serde_json::{Value, json};
 use sparkop_api::k8s_openapi::ByteString;
 use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use sparkop_api::k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -104,16 +106,19 @@ pub async fn run(
     };
     let pods_cfg =
         watcher::Config::default().labels("sparkoperator.k8s.io/launched-by-spark-operator=true");
+    // Applications are watched untyped and read one by one in the reconcile, so a single
+    // object that does not deserialize cannot stop the watch for all the others.
+    let ar = app_resource();
     let controllers = namespaces.into_iter().map(|ns| {
-        let (apps, pods): (Api<SparkApplication>, Api<Pod>) = match &ns {
+        let (apps, pods): (Api<DynamicObject>, Api<Pod>) = match &ns {
             Some(ns) => (
-                Api::namespaced(client.clone(), ns),
+                Api::namespaced_with(client.clone(), ns, &ar),
                 Api::namespaced(client.clone(), ns),
             ),
-            None => (Api::all(client.clone()), Api::all(client.clone())),
+            None => (Api::all_with(client.clone(), &ar), Api::all(client.clone())),
         };
         Box::pin(
-            Controller::new(apps, watcher::Config::default().any_semantic())
+            Controller::new_with(apps, watcher::Config::default().any_semantic(), ar.clone())
                 .owns(pods, pods_cfg.clone())
                 .with_config(ControllerConfig::default().concurrency(opts.concurrency))
                 .graceful_shutdown_on(shutdown.clone())
@@ -124,7 +129,15 @@ pub async fn run(
     futures::future::join_all(controllers).await;
 }
 
-fn error_policy(_app: Arc<SparkApplication>, err: &RuntimeError, ctx: Arc<Ctx>) -> Requeue {
+/// The SparkApplication resource, for untyped access.
+pub fn app_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("sparkoperator.k8s.io", "v1beta2", "SparkApplication"),
+        "sparkapplications",
+    )
+}
+
+fn error_policy(_app: Arc<DynamicObject>, err: &RuntimeError, ctx: Arc<Ctx>) -> Requeue {
     ctx.metrics.reconcile_error();
     eprintln!(
         "{{\"level\":\"warn\",\"msg\":\"reconcile failed\",\"error\":{}}}",
@@ -182,15 +195,24 @@ fn phase_of(pod: Option<&Pod>) -> DriverPhase {
     }
 }
 
-async fn reconcile_app(app: Arc<SparkApplication>, ctx: Arc<Ctx>) -> Result<Requeue, RuntimeError> {
+async fn reconcile_app(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Requeue, RuntimeError> {
     let started = Instant::now();
-    let ns = app
+    let ns = obj
         .namespace()
         .ok_or_else(|| RuntimeError::Object("no namespace".into()))?;
-    let name = app.name_any();
+    let name = obj.name_any();
     let apps: Api<SparkApplication> = Api::namespaced(ctx.client.clone(), &ns);
     let now = Timestamp::now();
     ctx.metrics.seen(&format!("{ns}/{name}"));
+    let value = serde_json::to_value(&*obj).map_err(|e| RuntimeError::Object(e.to_string()))?;
+    let app: SparkApplication = match serde_path_to_error::deserialize(value) {
+        Ok(a) => a,
+        Err(e) => {
+            let message = format!("cannot read the application: {} at {}", e.inner(), e.path());
+            return reject_raw(&obj, &ctx, &message, now).await;
+        }
+    };
+    let app = Arc::new(app);
 
     // The API server's CEL rules catch most invalid specs; the rest of the policy runs here.
     let diagnostics =
@@ -311,6 +333,47 @@ async fn reconcile_app(app: Arc<SparkApplication>, ctx: Arc<Ctx>) -> Result<Requ
     Ok(requeue.map_or_else(Requeue::await_change, |d| {
         Requeue::requeue(d.max(Duration::from_millis(200)))
     }))
+}
+
+/// An application that does not even deserialize: FAILED by a merge patch of the raw status.
+async fn reject_raw(
+    obj: &DynamicObject,
+    ctx: &Ctx,
+    message: &str,
+    now: Timestamp,
+) -> Result<Requeue, RuntimeError> {
+    let current = obj
+        .data
+        .pointer("/status/applicationState/errorMessage")
+        .and_then(Value::as_str);
+    if current != Some(message) {
+        let ns = obj.namespace().unwrap_or_default();
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(ctx.client.clone(), &ns, &app_resource());
+        let patch = json!({"status": {
+            "applicationState": {"state": "FAILED", "errorMessage": message},
+            "terminationTime": Time(now),
+        }});
+        api.patch_status(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await
+        .map_err(kube_err("writing the status"))?;
+        let ev = Event {
+            type_: EventType::Warning,
+            reason: "SparkApplicationInvalid".into(),
+            note: Some(message.chars().take(1000).collect()),
+            action: "Validate".into(),
+            secondary: None,
+        };
+        let _ = ctx
+            .recorder
+            .publish(&ev, &obj.object_ref(&app_resource()))
+            .await;
+    }
+    Ok(Requeue::await_change())
 }
 
 /// An application the policy refuses: FAILED with the reasons, no retry until it changes.

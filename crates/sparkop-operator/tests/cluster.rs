@@ -6,155 +6,24 @@
 //! Skipped (passes) without the binaries unless SPARKOP_REQUIRE_K8S=1.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::core::{DynamicObject, GroupVersionKind};
 use kube::discovery::ApiResource;
-use serde_json::{Value, json};
+use serde_json::json;
 use sparkop_api::SparkApplication;
-use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, Secret, Service};
-use sparkop_api::k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use sparkop_operator::metrics::Metrics;
 use sparkop_operator::reconcile::Config;
 use sparkop_operator::runtime::{self, Options};
+use sparkop_testcluster::apps::{app_json, finish_driver, wait, wait_state};
 use sparkop_testcluster::{ControlPlane, User};
 
-const MANIFESTS: &str = include_str!("../../../deploy/manifests/sparkop.yaml");
 const AUTH_EXAMPLE: &str = include_str!("../../../examples/auth-encryption.yaml");
 
 fn required() -> bool {
     std::env::var("SPARKOP_REQUIRE_K8S").is_ok_and(|v| v == "1")
-}
-
-async fn wait<T, F, Fut>(what: &str, limit: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Applies the rendered chart (all but the Deployment: the operator runs in this test).
-async fn install(client: &kube::Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let pp = PatchParams::apply("sparkop-tests").force();
-    for crd in sparkop_api::crd::all() {
-        let name = crd.metadata.name.clone().expect("name");
-        crds.patch(&name, &pp, &Patch::Apply(&crd))
-            .await
-            .expect("crd");
-    }
-    for doc in MANIFESTS.split("\n---\n") {
-        let v: Value = serde_saphyr::from_str(doc).expect("yaml");
-        let kind = v["kind"].as_str().expect("kind");
-        if kind == "Deployment" {
-            continue;
-        }
-        let (group, version) = match v["apiVersion"]
-            .as_str()
-            .expect("apiVersion")
-            .split_once('/')
-        {
-            Some((g, ver)) => (g.to_owned(), ver.to_owned()),
-            None => (String::new(), "v1".to_owned()),
-        };
-        let plural = match kind {
-            "Namespace" => "namespaces",
-            "ServiceAccount" => "serviceaccounts",
-            "ClusterRole" => "clusterroles",
-            "ClusterRoleBinding" => "clusterrolebindings",
-            "Role" => "roles",
-            "RoleBinding" => "rolebindings",
-            other => panic!("unexpected kind {other}"),
-        };
-        let ar = ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(&group, &version, kind),
-            plural,
-        );
-        let name = v["metadata"]["name"].as_str().expect("name").to_owned();
-        let api: Api<DynamicObject> = match v["metadata"]["namespace"].as_str() {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-            None => Api::all_with(client.clone(), &ar),
-        };
-        api.patch(&name, &pp, &Patch::Apply(&v))
-            .await
-            .unwrap_or_else(|e| panic!("{kind}/{name}: {e}"));
-    }
-    let node: Node = serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": "kwok-node-0", "labels": {"type": "kwok"}},
-        "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": "200"},
-                   "capacity": {"cpu": "64", "memory": "256Gi", "pods": "200"}}
-    }))
-    .expect("node");
-    Api::<Node>::all(client.clone())
-        .create(&PostParams::default(), &node)
-        .await
-        .expect("node");
-}
-
-fn app_json(yaml: &str) -> Value {
-    let loaded = sparkop_api::manifest::load_str("t.yaml", yaml, Default::default());
-    match &loaded.documents[0].object {
-        sparkop_api::manifest::Object::SparkApplication(a) => {
-            serde_json::to_value(a).expect("json")
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
-async fn state_of(apps: &Api<SparkApplication>, name: &str) -> String {
-    apps.get(name)
-        .await
-        .ok()
-        .and_then(|a| a.status)
-        .map(|s| serde_json::to_value(s.application_state.state).unwrap_or_default())
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-async fn wait_state(apps: &Api<SparkApplication>, name: &str, want: &str) {
-    wait(
-        &format!("{name} to reach {want}"),
-        Duration::from_secs(90),
-        || async {
-            let s = state_of(apps, name).await;
-            (s == want).then_some(())
-        },
-    )
-    .await;
-}
-
-/// Plays the driver's end: kwok leaves pods annotated `kwok.x-k8s.io/status=custom` alone.
-async fn finish_driver(pods: &Api<Pod>, name: &str, exit_code: i32) {
-    let pp = PatchParams::default();
-    pods.patch(
-        name,
-        &pp,
-        &Patch::Merge(json!({"metadata": {"annotations": {"kwok.x-k8s.io/status": "custom"}}})),
-    )
-    .await
-    .expect("annotate");
-    let phase = if exit_code == 0 {
-        "Succeeded"
-    } else {
-        "Failed"
-    };
-    let status = json!({"status": {"phase": phase, "containerStatuses": [{
-        "name": "spark-kubernetes-driver", "image": "apache/spark:4.3.0", "imageID": "", "ready": false, "restartCount": 0,
-        "state": {"terminated": {"exitCode": exit_code, "reason": if exit_code == 0 { "Completed" } else { "Error" }}}
-    }]}});
-    pods.patch_status(name, &pp, &Patch::Merge(status))
-        .await
-        .expect("pod status");
 }
 
 /// kube-rs controller futures are large in debug builds: run on threads with roomy stacks.
@@ -184,7 +53,9 @@ async fn scenario() {
         Err(e) => panic!("{e}"),
     };
     let admin = cp.client(User::Admin).expect("admin");
-    install(&admin).await;
+    sparkop_testcluster::install_sparkop(&admin)
+        .await
+        .expect("install");
 
     // The operator, with the chart's RBAC only.
     let operator = cp.client(User::Operator).expect("operator");

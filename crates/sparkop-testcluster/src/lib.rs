@@ -6,7 +6,11 @@
 //! Every process is started by this crate, logs into the cluster's temp dir, and is stopped by
 //! its PID when the [`ControlPlane`] is dropped. Nothing binds outside 127.0.0.1.
 
+pub mod apps;
+mod install;
 mod pki;
+
+pub use install::install_sparkop;
 
 use std::fs;
 use std::net::TcpListener;
