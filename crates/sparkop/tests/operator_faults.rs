@@ -1,0 +1,230 @@
+//! Fault tests of `sparkop operator` against the real control plane: the operator process
+//! SIGKILLed at arbitrary points of a submission and restarted never makes a second driver; an
+//! API server restart mid-run is recovered from without help; an application that does not
+//! deserialize does not stop the others.
+//!
+//! Skipped (passes) without the control-plane binaries unless SPARKOP_REQUIRE_K8S=1.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::json;
+use sparkop_api::SparkApplication;
+use sparkop_api::k8s_openapi::api::core::v1::{Pod, Secret};
+use sparkop_testcluster::apps::{app_json, finish_driver, wait, wait_state};
+use sparkop_testcluster::{ControlPlane, User};
+
+const AUTH_EXAMPLE: &str = include_str!("../../../examples/auth-encryption.yaml");
+
+fn required() -> bool {
+    std::env::var("SPARKOP_REQUIRE_K8S").is_ok_and(|v| v == "1")
+}
+
+/// `sparkop operator` as its own process, with the operator ServiceAccount's kubeconfig.
+struct Operator(Child);
+
+impl Operator {
+    fn start(cp: &ControlPlane) -> Operator {
+        let kubeconfig = cp.write_kubeconfig(User::Operator).expect("kubeconfig");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(cp.dir().join("logs/operator.log"))
+            .expect("log");
+        let child = Command::new(assert_cmd::cargo::cargo_bin!("sparkop"))
+            .args([
+                "operator",
+                "--namespace",
+                "default",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--submitted-timeout",
+                "600",
+            ])
+            .env("KUBECONFIG", kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("sparkop operator");
+        Operator(child)
+    }
+
+    fn kill(mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn setup() -> Option<(ControlPlane, kube::Client)> {
+    let cp = match ControlPlane::start(Default::default()).await {
+        Ok(cp) => cp,
+        Err(sparkop_testcluster::ClusterError::NoBinaries(why)) if !required() => {
+            eprintln!("skipping: {why}");
+            return None;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let admin = cp.client(User::Admin).expect("admin");
+    sparkop_testcluster::install_sparkop(&admin)
+        .await
+        .expect("install");
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "spark-secret"},
+        "stringData": {"secret": "fault-test-secret"}
+    }))
+    .expect("secret");
+    Api::<Secret>::namespaced(admin.clone(), "default")
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("secret");
+    Some((cp, admin))
+}
+
+async fn create(apps: &Api<SparkApplication>, name: &str) {
+    let mut v = app_json(AUTH_EXAMPLE);
+    v["metadata"]["name"] = name.into();
+    apps.create(
+        &PostParams::default(),
+        &serde_json::from_value(v).expect("app"),
+    )
+    .await
+    .expect("create");
+}
+
+async fn driver_pods(pods: &Api<Pod>, app: &str) -> Vec<String> {
+    pods.list(&ListParams::default().labels(&format!("spark-app-name={app}")))
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect()
+}
+
+fn block_on(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f);
+}
+
+#[test]
+fn an_operator_killed_at_any_point_never_makes_a_second_driver() {
+    block_on(async {
+        let Some((cp, admin)) = setup().await else {
+            return;
+        };
+        let apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+        let pods: Api<Pod> = Api::namespaced(admin.clone(), "default");
+        // Several applications, and the operator SIGKILLed after a different delay each time,
+        // so kills land before, between and after the steps of their submissions.
+        for i in 0..4 {
+            create(&apps, &format!("killed-{i}")).await;
+        }
+        for delay_ms in [150u64, 300, 450, 600, 800, 1000, 1300] {
+            let op = Operator::start(&cp);
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            op.kill();
+        }
+        let _op = Operator::start(&cp);
+        for i in 0..4 {
+            let name = format!("killed-{i}");
+            wait_state(&apps, &name, "RUNNING").await;
+            assert_eq!(
+                driver_pods(&pods, &name).await,
+                [format!("{name}-0-driver")],
+                "exactly one driver"
+            );
+            let app = apps.get(&name).await.expect("app");
+            assert_eq!(
+                app.status.map(|s| s.submission_attempts),
+                Some(1),
+                "{name} was submitted once"
+            );
+        }
+    });
+}
+
+#[test]
+fn the_operator_recovers_from_an_api_server_restart_by_itself() {
+    block_on(async {
+        let Some((mut cp, admin)) = setup().await else {
+            return;
+        };
+        let _op = Operator::start(&cp);
+        let apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+        create(&apps, "before").await;
+        wait_state(&apps, "before", "RUNNING").await;
+        cp.restart_apiserver().await.expect("restart");
+        let admin = cp.client(User::Admin).expect("admin");
+        let apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+        let pods: Api<Pod> = Api::namespaced(admin.clone(), "default");
+        create(&apps, "after").await;
+        wait_state(&apps, "after", "RUNNING").await;
+        finish_driver(&pods, "before-0-driver", 0).await;
+        wait_state(&apps, "before", "COMPLETED").await;
+    });
+}
+
+#[test]
+fn an_unreadable_application_does_not_stop_the_others() {
+    block_on(async {
+        let Some((cp, admin)) = setup().await else {
+            return;
+        };
+        let _op = Operator::start(&cp);
+        let apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+        // spec.driver.env is schemaless in the CRD (pod-level fields), so the API server accepts
+        // a number where Kubernetes wants a name; sparkop cannot read it.
+        let mut bad = app_json(AUTH_EXAMPLE);
+        bad["metadata"]["name"] = "unreadable".into();
+        bad["spec"]["driver"]["env"] = json!([{"name": 5}]);
+        let dynamic: Api<kube::core::DynamicObject> = Api::namespaced_with(
+            admin.clone(),
+            "default",
+            &sparkop_operator::runtime::app_resource(),
+        );
+        dynamic
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(bad).expect("object"),
+            )
+            .await
+            .expect("the API server accepts it");
+        create(&apps, "fine").await;
+        wait_state(&apps, "fine", "RUNNING").await;
+        let message = wait(
+            "the unreadable application's status",
+            Duration::from_secs(60),
+            || async {
+                let obj = dynamic.get("unreadable").await.ok()?;
+                let state = obj
+                    .data
+                    .pointer("/status/applicationState/state")?
+                    .as_str()?
+                    .to_owned();
+                let msg = obj
+                    .data
+                    .pointer("/status/applicationState/errorMessage")?
+                    .as_str()?
+                    .to_owned();
+                (state == "FAILED").then_some(msg)
+            },
+        )
+        .await;
+        assert!(message.contains("spec.driver.env[0].name"), "{message}");
+    });
+}
