@@ -26,10 +26,10 @@ use sparkop_api::manifest::Object;
 use sparkop_api::types::status::DriverInfo;
 use sparkop_api::{Severity, SparkApplication};
 use sparkop_core::LaunchPlan;
-use sparkop_core::plan::{AuthSecret, KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY, UiTlsPlan};
+use sparkop_core::plan::{AuthSecret, KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY};
 use sparkop_core::posture::Cipher;
 
-use crate::build::{self, Context as BuildContext, Names, SecretKeyName};
+use crate::build::{self, Context as BuildContext, Generated, Names};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Action, Decision, DriverPhase, Observed};
 
@@ -533,60 +533,48 @@ async fn submit(
 ) -> Result<(), RuntimeError> {
     let ns = plan.namespace.as_str();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let (generated_auth, generated_ui) = build::generated_secret_names(&plan.name);
-    let auth_secret = match &plan.auth_secret {
-        None => None,
-        Some(AuthSecret::FromSecret(r)) => {
-            let s = secrets
-                .get_opt(&r.secret)
-                .await
-                .map_err(kube_err("reading the auth Secret"))?;
-            let has_key = s
-                .as_ref()
-                .and_then(|s| s.data.as_ref())
-                .is_some_and(|d| d.contains_key(&r.key));
-            if !has_key {
-                return Err(RuntimeError::Object(format!(
-                    "Secret {:?} with key {:?} (the RPC authentication secret) not found in namespace {ns}",
-                    r.secret, r.key
-                )));
+    let (auth_secret, ui_keystore_secret, generated) = build::secret_choice(plan);
+    if let Some(AuthSecret::FromSecret(r)) = &plan.auth_secret {
+        let s = secrets
+            .get_opt(&r.secret)
+            .await
+            .map_err(kube_err("reading the auth Secret"))?;
+        let has_key = s
+            .as_ref()
+            .and_then(|s| s.data.as_ref())
+            .is_some_and(|d| d.contains_key(&r.key));
+        if !has_key {
+            return Err(RuntimeError::Object(format!(
+                "Secret {:?} with key {:?} (the RPC authentication secret) not found in namespace {ns}",
+                r.secret, r.key
+            )));
+        }
+    }
+    for g in generated {
+        match g {
+            Generated::Auth(s) => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).map_err(|e| RuntimeError::Object(e.to_string()))?;
+                let value = hex::encode(bytes).into_bytes();
+                create_secret_once(&secrets, &s.name, app, BTreeMap::from([(s.key, value)]))
+                    .await?;
             }
-            Some(SecretKeyName {
-                name: r.secret.clone(),
-                key: r.key.clone(),
-            })
-        }
-        Some(AuthSecret::Generated) => {
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).map_err(|e| RuntimeError::Object(e.to_string()))?;
-            let value = hex::encode(bytes).into_bytes();
-            create_secret_once(
-                &secrets,
-                &generated_auth.name,
-                app,
-                BTreeMap::from([(generated_auth.key.clone(), value)]),
-            )
-            .await?;
-            Some(generated_auth)
-        }
-    };
-    let ui_keystore_secret = match plan.ui.as_ref().and_then(|u| u.tls.as_ref()) {
-        Some(UiTlsPlan::Keystore {
-            from: Some(name), ..
-        }) => Some(name.clone()),
-        Some(UiTlsPlan::Keystore { from: None, .. }) => {
-            if secrets
-                .get_metadata_opt(&generated_ui)
-                .await
-                .map_err(kube_err("reading a Secret"))?
-                .is_none()
-            {
+            Generated::UiKeystore(name) => {
+                if secrets
+                    .get_metadata_opt(&name)
+                    .await
+                    .map_err(kube_err("reading a Secret"))?
+                    .is_some()
+                {
+                    continue;
+                }
                 let names = Names::new(&plan.name, &app.uid().unwrap_or_default(), attempt);
+                let host = format!("{}.{ns}.svc", names.ui_service);
                 let req = sparkop_pki::Request {
-                    common_name: format!("{}.{ns}.svc", names.ui_service),
+                    common_name: host.clone(),
                     hosts: vec![
-                        format!("{}.{ns}.svc", names.ui_service),
-                        format!("{}.{ns}.svc.cluster.local", names.ui_service),
+                        host.clone(),
+                        format!("{host}.cluster.local"),
                         "localhost".into(),
                         "127.0.0.1".into(),
                     ],
@@ -594,24 +582,17 @@ async fn submit(
                 };
                 let m =
                     sparkop_pki::generate(&req).map_err(|e| RuntimeError::Object(e.to_string()))?;
+                let password = m.keystore_password.expose_secret().as_bytes().to_vec();
                 let data = BTreeMap::from([
                     (KEYSTORE_KEY.to_owned(), m.keystore.to_vec()),
-                    (
-                        KEYSTORE_PASSWORD_KEY.to_owned(),
-                        m.keystore_password.expose_secret().as_bytes().to_vec(),
-                    ),
-                    (
-                        "key-password".to_owned(),
-                        m.keystore_password.expose_secret().as_bytes().to_vec(),
-                    ),
+                    (KEYSTORE_PASSWORD_KEY.to_owned(), password.clone()),
+                    ("key-password".to_owned(), password),
                     ("ca.crt".to_owned(), m.ca_pem.into_bytes()),
                 ]);
-                create_secret_once(&secrets, &generated_ui, app, data).await?;
+                create_secret_once(&secrets, &name, app, data).await?;
             }
-            Some(generated_ui)
         }
-        _ => None,
-    };
+    }
     let bctx = BuildContext {
         uid: app.uid().unwrap_or_default(),
         attempt,

@@ -41,6 +41,17 @@ pub enum Command {
     /// Prove what a Spark application accepts: live RPC probes and manifest checks.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Apply SparkApplications (and the Secrets beside them) to the cluster by server-side
+    /// apply; with --dry-run, print the objects the operator would create, without a cluster.
+    Apply(ApplyArgs),
+    /// List SparkApplications: state, attempts, driver pod.
+    Get(GetArgs),
+    /// One application in detail: state, attempts, error, driver, UI, security posture.
+    Status(NameArgs),
+    /// Print the current driver's log.
+    Logs(LogsArgs),
+    /// Delete a SparkApplication (its driver objects go with it).
+    Delete(NameArgs),
     /// Run the Kubernetes operator (uses the in-cluster ServiceAccount or KUBECONFIG).
     ///
     /// Watches SparkApplications, creates each attempt's driver objects secured, follows the
@@ -107,6 +118,61 @@ fn parse_mount(text: &str) -> Result<(String, PathBuf), String> {
         return Err("the local directory is empty".into());
     }
     Ok((image.trim_end_matches('/').to_owned(), PathBuf::from(dir)))
+}
+
+/// `sparkop apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// Manifest files.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print the objects the operator would create for each application (no cluster needed).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of --dry-run.
+    #[arg(short, long, value_enum, default_value_t = ObjectsOutput::Yaml)]
+    pub output: ObjectsOutput,
+}
+
+/// How `apply --dry-run` prints objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ObjectsOutput {
+    /// Multi-document YAML.
+    Yaml,
+    /// A JSON list.
+    Json,
+}
+
+/// `sparkop get`.
+#[derive(Debug, clap::Args)]
+pub struct GetArgs {
+    /// Namespace (default: the kubeconfig's).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// All namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+}
+
+/// An application by name.
+#[derive(Debug, clap::Args)]
+pub struct NameArgs {
+    /// The SparkApplication.
+    pub name: String,
+    /// Namespace (default: the kubeconfig's).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+}
+
+/// `sparkop logs`.
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// The application.
+    #[command(flatten)]
+    pub app: NameArgs,
+    /// Keep following the log.
+    #[arg(short, long)]
+    pub follow: bool,
 }
 
 /// `sparkop operator`.

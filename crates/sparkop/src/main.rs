@@ -2,6 +2,7 @@
 
 mod audit;
 mod cli;
+mod cluster_cmd;
 mod lint;
 mod operator_cmd;
 mod report;
@@ -42,6 +43,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Audit(cli::AuditCommand::Rpc(args)) => audit::rpc(&args),
         Command::Audit(cli::AuditCommand::Ui(args)) => audit::ui(&args),
         Command::Operator(args) => operator_cmd::run(&args),
+        Command::Apply(args) => cluster_cmd::apply(&args),
+        Command::Get(args) => cluster_cmd::get(&args),
+        Command::Status(args) => cluster_cmd::status(&args),
+        Command::Logs(args) => cluster_cmd::logs(&args),
+        Command::Delete(args) => cluster_cmd::delete(&args),
         Command::Audit(cli::AuditCommand::Manifest(args)) => audit::manifest(&args),
         Command::Crd => {
             std::io::stdout()

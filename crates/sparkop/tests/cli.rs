@@ -343,3 +343,58 @@ fn keystore_create_prints_every_key_the_tls_setup_needs() {
             == Some(2)
     );
 }
+
+#[test]
+fn apply_dry_run_prints_the_operator_objects_without_a_cluster() {
+    let out = sparkop()
+        .args([
+            "apply",
+            "--dry-run",
+            "-f",
+            "examples/auth-encryption.yaml",
+            "-o",
+            "json",
+        ])
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Secret",
+            "ConfigMap",
+            "Service",
+            "Service",
+            "NetworkPolicy",
+            "Pod"
+        ]
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("spark.authenticate.secret.driver.file=/mnt/sparkop/auth/secret"));
+    assert!(
+        text.contains("\"containerPort\": 4440"),
+        "the HTTPS UI port is exposed"
+    );
+    assert!(!text.contains("SPARK_AUTHENTICATE_SECRET"));
+    let yaml = sparkop()
+        .args(["apply", "--dry-run", "-f", "examples/secure-pi.yaml"])
+        .output()
+        .expect("run");
+    assert!(yaml.status.success());
+    assert!(
+        String::from_utf8_lossy(&yaml.stdout)
+            .matches("\n---\n")
+            .count()
+            >= 6
+    );
+}

@@ -73,6 +73,97 @@ pub fn generated_secret_names(app: &str) -> (SecretKeyName, String) {
     )
 }
 
+/// A Secret the operator generates for an application (once, owned by it) when none is
+/// referenced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Generated {
+    /// The RPC secret: 256 random bits, hex.
+    Auth(SecretKeyName),
+    /// The UI keystore: a CA and a serving certificate for the UI Service's names.
+    UiKeystore(String),
+}
+
+/// Which Secrets an application's attempt uses: the RPC secret, the UI keystore Secret, and
+/// which of them the operator must generate. One place for this choice (runtime and preview).
+pub fn secret_choice(plan: &LaunchPlan) -> (Option<SecretKeyName>, Option<String>, Vec<Generated>) {
+    let (generated_auth, generated_ui) = generated_secret_names(&plan.name);
+    let mut generated = Vec::new();
+    let auth = match &plan.auth_secret {
+        None => None,
+        Some(AuthSecret::FromSecret(r)) => Some(SecretKeyName {
+            name: r.secret.clone(),
+            key: r.key.clone(),
+        }),
+        Some(AuthSecret::Generated) => {
+            generated.push(Generated::Auth(generated_auth.clone()));
+            Some(generated_auth)
+        }
+    };
+    let ui = match plan.ui.as_ref().and_then(|u| u.tls.as_ref()) {
+        Some(UiTlsPlan::Keystore {
+            from: Some(name), ..
+        }) => Some(name.clone()),
+        Some(UiTlsPlan::Keystore { from: None, .. }) => {
+            generated.push(Generated::UiKeystore(generated_ui.clone()));
+            Some(generated_ui)
+        }
+        _ => None,
+    };
+    (auth, ui, generated)
+}
+
+/// What `sparkop apply --dry-run` prints: attempt 0's objects (with a placeholder uid) and the
+/// Secrets the operator would generate, without their values.
+pub fn preview(app: &SparkApplication) -> Result<Vec<serde_json::Value>, BuildError> {
+    let plan = sparkop_core::plan(app).map_err(|e| invalid("spec", e.to_string()))?;
+    let (auth_secret, ui_keystore_secret, generated) = secret_choice(&plan);
+    let ctx = Context {
+        uid: PREVIEW_UID.into(),
+        attempt: 0,
+        auth_secret,
+        ui_keystore_secret,
+        spark_version: app.spec.spark_version.clone(),
+    };
+    let o = driver_objects(app, &plan, &ctx)?;
+    let mut out = Vec::new();
+    for g in generated {
+        let (name, keys) = match g {
+            Generated::Auth(s) => (s.name, vec![s.key]),
+            Generated::UiKeystore(n) => (
+                n,
+                vec![
+                    KEYSTORE_KEY.into(),
+                    KEYSTORE_PASSWORD_KEY.into(),
+                    "key-password".into(),
+                    "ca.crt".into(),
+                ],
+            ),
+        };
+        out.push(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {
+                "name": name, "namespace": plan.namespace,
+                "annotations": {"sparkop.io/generated-keys": keys.join(",")},
+            },
+            "type": "Opaque",
+        }));
+    }
+    let to = |v: Result<Value, serde_json::Error>| v.map_err(|e| invalid("object", e.to_string()));
+    out.push(to(serde_json::to_value(&o.config_map))?);
+    out.push(to(serde_json::to_value(&o.driver_service))?);
+    if let Some(s) = &o.ui_service {
+        out.push(to(serde_json::to_value(s))?);
+    }
+    if let Some(n) = &o.network_policy {
+        out.push(to(serde_json::to_value(n))?);
+    }
+    out.push(to(serde_json::to_value(&o.pod))?);
+    Ok(out)
+}
+
+/// The uid `preview` uses where the API server would assign one.
+pub const PREVIEW_UID: &str = "00000000-0000-0000-0000-000000000000";
+
 /// The objects of one driver attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DriverObjects {

@@ -15,19 +15,7 @@ fn app_of(text: &str) -> SparkApplication {
 fn build(text: &str) -> DriverObjects {
     let app = app_of(text);
     let plan = sparkop_core::plan(&app).expect("plan");
-    let (generated_auth, generated_ui) = generated_secret_names(&plan.name);
-    let auth_secret = match &plan.auth_secret {
-        Some(AuthSecret::FromSecret(r)) => Some(SecretKeyName {
-            name: r.secret.clone(),
-            key: r.key.clone(),
-        }),
-        Some(AuthSecret::Generated) => Some(generated_auth),
-        None => None,
-    };
-    let ui_keystore_secret = match plan.ui.as_ref().and_then(|u| u.tls.as_ref()) {
-        Some(UiTlsPlan::Keystore { from, .. }) => Some(from.clone().unwrap_or(generated_ui)),
-        _ => None,
-    };
+    let (auth_secret, ui_keystore_secret, _) = secret_choice(&plan);
     let ctx = Context {
         uid: UID.into(),
         attempt: 0,
@@ -147,4 +135,32 @@ fn memory_requests_follow_spark_overheads() {
         pod["spec"]["containers"][0]["resources"]["limits"]["memory"],
         "896Mi"
     );
+}
+
+#[test]
+fn the_preview_lists_generated_secrets_without_values_then_the_objects() {
+    let objects = preview(&app_of(SECURE_PI)).expect("preview");
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Secret",
+            "Secret",
+            "ConfigMap",
+            "Service",
+            "Service",
+            "NetworkPolicy",
+            "Pod"
+        ]
+    );
+    for secret in &objects[..2] {
+        assert!(
+            secret.get("data").is_none() && secret.get("stringData").is_none(),
+            "{secret}"
+        );
+    }
+    assert_eq!(objects[0]["metadata"]["name"], "secure-pi-sparkop-auth");
 }

@@ -228,3 +228,83 @@ fn an_unreadable_application_does_not_stop_the_others() {
         assert!(message.contains("spec.driver.env[0].name"), "{message}");
     });
 }
+
+/// The cluster commands as a user runs them (admin kubeconfig), with the operator running.
+#[test]
+fn apply_get_status_and_delete_through_the_cli() {
+    block_on(async {
+        let Some((cp, admin)) = setup().await else {
+            return;
+        };
+        let _op = Operator::start(&cp);
+        let kubeconfig = cp.write_kubeconfig(User::Admin).expect("kubeconfig");
+        let sparkop = |args: &[&str]| {
+            let out = Command::new(assert_cmd::cargo::cargo_bin!("sparkop"))
+                .args(args)
+                .env("KUBECONFIG", &kubeconfig)
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                .output()
+                .expect("sparkop");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+            )
+        };
+        let (code, out) = sparkop(&["apply", "-f", "examples/secure-pi.yaml"]);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(out.contains("sparkapplication/secure-pi applied"), "{out}");
+        let apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+        wait_state(&apps, "secure-pi", "RUNNING").await;
+        let (code, out) = sparkop(&["get"]);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(
+            out.lines().any(|l| l.contains("secure-pi")
+                && l.contains("RUNNING")
+                && l.contains("secure-pi-0-driver")),
+            "{out}"
+        );
+        let (code, out) = sparkop(&["status", "secure-pi"]);
+        assert_eq!(code, Some(0), "{out}");
+        for want in [
+            "state:       RUNNING",
+            "web UI:      https://secure-pi-0-ui-svc.default.svc:4440",
+            "RPC encryption: on (AesGcm)",
+            "web UI TLS: on",
+        ] {
+            assert!(out.contains(want), "{want:?} missing:\n{out}");
+        }
+        // The operator generated the RPC secret and the UI keystore; they are Secrets, owned by
+        // the application, and nothing else holds their values.
+        let secrets: Api<Secret> = Api::namespaced(admin.clone(), "default");
+        let auth = secrets
+            .get("secure-pi-sparkop-auth")
+            .await
+            .expect("generated auth secret");
+        let value = auth
+            .data
+            .as_ref()
+            .and_then(|d| d.get("secret"))
+            .expect("key")
+            .0
+            .clone();
+        assert_eq!(value.len(), 64);
+        let pods: Api<Pod> = Api::namespaced(admin.clone(), "default");
+        let pod = serde_json::to_string(&pods.get("secure-pi-0-driver").await.expect("pod"))
+            .expect("json");
+        assert!(!pod.contains(std::str::from_utf8(&value).expect("hex")));
+        let (code, out) = sparkop(&["delete", "secure-pi"]);
+        assert_eq!(code, Some(0), "{out}");
+        wait("the application to go", Duration::from_secs(60), || async {
+            apps.get_opt("secure-pi")
+                .await
+                .ok()
+                .flatten()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        let (code, out) = sparkop(&["status", "secure-pi"]);
+        assert_ne!(code, Some(0), "{out}");
+    });
+}
