@@ -3,6 +3,7 @@
 //! observes, acts and writes status, with Prometheus metrics.
 
 pub mod build;
+pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod runtime;

@@ -190,6 +190,15 @@ pub struct OperatorArgs {
     /// Fail an attempt whose driver has not started after this many seconds.
     #[arg(long, default_value_t = 600)]
     pub submitted_timeout: u64,
+    /// Act only while holding a Lease (for more than one replica).
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Namespace of the Lease (default: $POD_NAMESPACE, else sparkop-system).
+    #[arg(long)]
+    pub lease_namespace: Option<String>,
+    /// Seconds a Lease stays valid without renewal.
+    #[arg(long, default_value_t = 15)]
+    pub lease_seconds: u64,
 }
 
 /// `sparkop spark` subcommands.

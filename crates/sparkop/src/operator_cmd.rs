@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use sparkop_operator::leader;
 use sparkop_operator::metrics::{self, Metrics};
 use sparkop_operator::reconcile::Config;
 use sparkop_operator::runtime::{self, Options};
@@ -41,17 +42,64 @@ pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
             "{{\"level\":\"info\",\"msg\":\"sparkop operator starting\",\"namespaces\":{},\"metrics\":\"{addr}\"}}",
             serde_json::json!(args.namespaces)
         );
+        let lease = args.leader_elect.then(|| {
+            let identity = std::env::var("POD_NAME")
+                .ok()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("sparkop-{}", std::process::id()));
+            leader::LeaseConfig {
+                namespace: args
+                    .lease_namespace
+                    .clone()
+                    .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                    .unwrap_or_else(|| "sparkop-system".into()),
+                name: "sparkop-operator".into(),
+                identity,
+                duration: Duration::from_secs(args.lease_seconds.max(3)),
+            }
+        });
+        let leases = lease.as_ref().map(|l| {
+            kube::Api::<sparkop_api::k8s_openapi::api::coordination::v1::Lease>::namespaced(
+                client.clone(),
+                &l.namespace,
+            )
+        });
+        if let (Some(cfg), Some(api)) = (&lease, &leases) {
+            eprintln!(
+                "{{\"level\":\"info\",\"msg\":\"waiting for the lease\",\"identity\":{}}}",
+                serde_json::json!(cfg.identity)
+            );
+            leader::acquire(api, cfg).await;
+            eprintln!("{{\"level\":\"info\",\"msg\":\"leading\"}}");
+        }
         metrics.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        let lost = async move {
+            match (&lease, &leases) {
+                (Some(cfg), Some(api)) => leader::keep(api, cfg).await,
+                _ => std::future::pending().await,
+            }
+        };
+        let lease_lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = lease_lost.clone();
+        let lost = async move {
+            lost.await;
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        };
         let shutdown = async {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                _ = lost => {}
             }
         };
         let shutdown = futures_shared(shutdown);
         runtime::run(client, opts, metrics, shutdown).await;
+        if lease_lost.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("{{\"level\":\"error\",\"msg\":\"lost the lease; stopping\"}}");
+            return Ok(1);
+        }
         eprintln!("{{\"level\":\"info\",\"msg\":\"sparkop operator stopped\"}}");
         Ok(0)
     })

@@ -26,6 +26,10 @@ struct Operator(Child);
 
 impl Operator {
     fn start(cp: &ControlPlane) -> Operator {
+        Self::start_with(cp, &[])
+    }
+
+    fn start_with(cp: &ControlPlane, extra: &[&str]) -> Operator {
         let kubeconfig = cp.write_kubeconfig(User::Operator).expect("kubeconfig");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -42,6 +46,7 @@ impl Operator {
                 "--submitted-timeout",
                 "600",
             ])
+            .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -306,5 +311,51 @@ fn apply_get_status_and_delete_through_the_cli() {
         .await;
         let (code, out) = sparkop(&["status", "secure-pi"]);
         assert_ne!(code, Some(0), "{out}");
+    });
+}
+
+/// Two replicas with leader election: one leads; when it dies the other takes over.
+#[test]
+fn leader_election_hands_over_when_the_leader_dies() {
+    block_on(async {
+        let Some((cp, admin)) = setup().await else {
+            return;
+        };
+        let args = ["--leader-elect", "--lease-seconds", "4"];
+        let first = Operator::start_with(&cp, &args);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let second = Operator::start_with(&cp, &args);
+        let leases: Api<sparkop_api::k8s_openapi::api::coordination::v1::Lease> =
+            Api::namespaced(admin.clone(), "sparkop-system");
+        let holder = wait("a lease holder", Duration::from_secs(30), || async {
+            leases
+                .get_opt("sparkop-operator")
+                .await
+                .ok()
+                .flatten()?
+                .spec?
+                .holder_identity
+        })
+        .await;
+        assert_eq!(
+            holder,
+            format!("sparkop-{}", first.0.id()),
+            "the first replica leads"
+        );
+        let apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+        create(&apps, "led").await;
+        wait_state(&apps, "led", "RUNNING").await;
+        first.kill();
+        create(&apps, "after-handover").await;
+        wait_state(&apps, "after-handover", "RUNNING").await;
+        let holder = leases
+            .get("sparkop-operator")
+            .await
+            .expect("lease")
+            .spec
+            .and_then(|s| s.holder_identity);
+        assert_eq!(holder, Some(format!("sparkop-{}", second.0.id())));
+        let pods: Api<Pod> = Api::namespaced(admin.clone(), "default");
+        assert_eq!(driver_pods(&pods, "led").await, ["led-0-driver"]);
     });
 }
