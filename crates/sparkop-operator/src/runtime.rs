@@ -40,7 +40,7 @@ pub const FIELD_MANAGER: &str = "sparkop";
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// A Kubernetes API call failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", api_message(source))]
     Kube {
         /// What was being done.
         what: String,
@@ -50,6 +50,14 @@ pub enum RuntimeError {
     /// The object lacks metadata the operator needs.
     #[error("{0}")]
     Object(String),
+}
+
+/// The API server's own message (not the whole Status) for status fields and Events.
+fn api_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} ({})", s.message, s.code),
+        other => other.to_string(),
+    }
 }
 
 fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> RuntimeError {

@@ -14,6 +14,7 @@ pub use install::install_sparkop;
 
 use std::fs;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -246,11 +247,23 @@ impl ControlPlane {
         let log = fs::File::create(self.path(&format!("logs/{name}.log")))
             .map_err(io(format!("{name} log")))?;
         let err = log.try_clone().map_err(io(format!("{name} log")))?;
-        let child = Command::new(self.bin.join(name))
+        // A watchdog shell in its own process group runs the component: when the test process
+        // dies without running destructors (abort, SIGKILL) or the component exits, it kills
+        // the whole group, so no control-plane process outlives its test.
+        let watchdog = r#"parent=$1; shift; "$@" & c=$!
+while kill -0 "$parent" 2>/dev/null && kill -0 "$c" 2>/dev/null; do sleep 1; done
+kill -KILL 0"#;
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(watchdog)
+            .arg("sh")
+            .arg(std::process::id().to_string())
+            .arg(self.bin.join(name))
             .args(args)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
+            .process_group(0)
             .spawn()
             .map_err(io(format!("starting {name}")))?;
         self.procs.push(Proc { name, child });
@@ -291,7 +304,8 @@ impl ControlPlane {
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
             format!("--service-account-key-file={}", f("sa.pub")),
             format!("--service-account-signing-key-file={}", f("sa.key")),
-            "--service-cluster-ip-range=10.96.0.0/24".into(),
+            // Room for the UI Services of a 10k-application scale run.
+            "--service-cluster-ip-range=10.96.0.0/12".into(),
             "--allow-privileged=true".into(),
         ]
     }
@@ -395,7 +409,14 @@ impl ControlPlane {
     }
 }
 
+/// Kills a component's whole process group (watchdog and component) and reaps the watchdog.
 fn stop(child: &mut Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
 }
