@@ -9,6 +9,7 @@
 pub mod apps;
 mod install;
 mod pki;
+pub mod recorder;
 
 pub use install::install_sparkop;
 
