@@ -48,3 +48,16 @@ impl Finding {
         self
     }
 }
+
+/// Fails (in tests) when an id has no `### ID` section in docs/audit.md: one check for every
+/// family of finding ids.
+#[cfg(test)]
+pub(crate) fn assert_documented(ids: &[&str]) {
+    let docs = include_str!("../../../docs/audit.md");
+    for id in ids {
+        assert!(
+            docs.contains(&format!("### {id}")),
+            "{id} is not documented in docs/audit.md"
+        );
+    }
+}

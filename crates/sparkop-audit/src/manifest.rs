@@ -180,12 +180,6 @@ spec:
 
     #[test]
     fn every_id_is_documented() {
-        let docs = include_str!("../../../docs/audit.md");
-        for id in ids::ALL {
-            assert!(
-                docs.contains(&format!("### {id}")),
-                "{id} is not documented"
-            );
-        }
+        crate::finding::assert_documented(ids::ALL);
     }
 }

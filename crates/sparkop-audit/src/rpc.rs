@@ -67,13 +67,7 @@ mod tests {
 
     #[test]
     fn every_rpc_finding_is_documented() {
-        let docs = include_str!("../../../docs/audit.md");
-        for id in super::ids::ALL {
-            assert!(
-                docs.contains(&format!("### {id}")),
-                "{id} is not documented in docs/audit.md"
-            );
-        }
+        crate::finding::assert_documented(super::ids::ALL);
     }
 }
 

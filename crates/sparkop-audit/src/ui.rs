@@ -354,12 +354,6 @@ mod tests {
 
     #[test]
     fn every_id_is_documented() {
-        let docs = include_str!("../../../docs/audit.md");
-        for id in ids::ALL {
-            assert!(
-                docs.contains(&format!("### {id}")),
-                "{id} is not documented in docs/audit.md"
-            );
-        }
+        crate::finding::assert_documented(ids::ALL);
     }
 }

@@ -646,40 +646,30 @@ async fn submit(
 
 async fn delete_attempt(ctx: &Ctx, ns: &str, names: &Names) -> Result<(), RuntimeError> {
     let c = &ctx.client;
-    let dp = DeleteParams::background();
-    let ignore_404 = |r: Result<_, kube::Error>, what: &str| match r {
+    delete_if_present(Api::<Pod>::namespaced(c.clone(), ns), &names.driver_pod).await?;
+    delete_if_present(
+        Api::<ConfigMap>::namespaced(c.clone(), ns),
+        &names.config_map,
+    )
+    .await?;
+    for svc in [&names.driver_service, &names.ui_service] {
+        delete_if_present(Api::<Service>::namespaced(c.clone(), ns), svc).await?;
+    }
+    delete_if_present(
+        Api::<NetworkPolicy>::namespaced(c.clone(), ns),
+        &names.network_policy,
+    )
+    .await
+}
+
+/// Deletes `name`; already gone is fine.
+async fn delete_if_present<K>(api: Api<K>, name: &str) -> Result<(), RuntimeError>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::background()).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(kube_err(format!("deleting {what}"))(e)),
-    };
-    ignore_404(
-        Api::<Pod>::namespaced(c.clone(), ns)
-            .delete(&names.driver_pod, &dp)
-            .await
-            .map(|_| ()),
-        "the driver pod",
-    )?;
-    ignore_404(
-        Api::<ConfigMap>::namespaced(c.clone(), ns)
-            .delete(&names.config_map, &dp)
-            .await
-            .map(|_| ()),
-        "the ConfigMap",
-    )?;
-    for svc in [&names.driver_service, &names.ui_service] {
-        ignore_404(
-            Api::<Service>::namespaced(c.clone(), ns)
-                .delete(svc, &dp)
-                .await
-                .map(|_| ()),
-            "a Service",
-        )?;
+        Err(e) => Err(kube_err(format!("deleting {name}"))(e)),
     }
-    ignore_404(
-        Api::<NetworkPolicy>::namespaced(c.clone(), ns)
-            .delete(&names.network_policy, &dp)
-            .await
-            .map(|_| ()),
-        "the NetworkPolicy",
-    )
 }

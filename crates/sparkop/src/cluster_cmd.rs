@@ -3,14 +3,15 @@
 
 use std::io::Write as _;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use futures::{AsyncBufReadExt as _, TryStreamExt as _};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
-use sparkop_api::manifest::{LoadOptions, Object};
-use sparkop_api::{Severity, SparkApplication};
+use sparkop_api::SparkApplication;
+use sparkop_api::manifest::Object;
+use std::path::PathBuf;
 
 use crate::cli::{ApplyArgs, GetArgs, LogsArgs, NameArgs, ObjectsOutput};
-use crate::lint::load_source;
+use crate::lint::load_checked;
 
 /// The field manager of `sparkop apply`.
 const FIELD_MANAGER: &str = "sparkop-cli";
@@ -29,20 +30,8 @@ async fn client() -> anyhow::Result<kube::Client> {
 
 /// `sparkop apply`.
 pub fn apply(args: &ApplyArgs) -> anyhow::Result<i32> {
-    let sources: Vec<_> = args
-        .files
-        .iter()
-        .map(|f| load_source(f, LoadOptions::default()))
-        .collect();
-    let errors = sources
-        .iter()
-        .flat_map(|s| &s.diagnostics)
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    if errors > 0 {
-        crate::report::human(&sources)?;
-        bail!("the manifests have {errors} error(s); nothing was applied");
-    }
+    let paths: Vec<&std::path::Path> = args.files.iter().map(PathBuf::as_path).collect();
+    let sources = load_checked(&paths, "nothing was applied")?;
     let mut apps: Vec<&SparkApplication> = Vec::new();
     let mut secrets = Vec::new();
     for src in &sources {

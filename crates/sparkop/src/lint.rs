@@ -76,6 +76,25 @@ pub(crate) fn load_source(path: &Path, opts: LoadOptions) -> Source {
     }
 }
 
+/// Loads every file and refuses (after printing the located findings) when any has an error:
+/// the one rule for commands that act on manifests (`run`, `apply`).
+pub(crate) fn load_checked(paths: &[&Path], refusal: &str) -> anyhow::Result<Vec<Source>> {
+    let sources: Vec<Source> = paths
+        .iter()
+        .map(|p| load_source(p, LoadOptions::default()))
+        .collect();
+    let errors = sources
+        .iter()
+        .flat_map(|s| &s.diagnostics)
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        report::human(&sources)?;
+        anyhow::bail!("the manifests have {errors} error(s); {refusal}");
+    }
+    Ok(sources)
+}
+
 fn read(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let mut buf = Zeroizing::new(Vec::new());
     if path == Path::new("-") {

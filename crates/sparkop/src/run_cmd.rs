@@ -9,7 +9,7 @@ use anstyle::{AnsiColor, Style};
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use sparkop_api::Severity;
-use sparkop_api::manifest::{LoadOptions, Object, SecretObject};
+use sparkop_api::manifest::{Object, SecretObject};
 use sparkop_core::plan::{UiTlsPlan, secrets};
 use sparkop_core::posture::Cipher;
 use sparkop_local::logline::Fact;
@@ -17,8 +17,7 @@ use sparkop_local::run::{self, Event, Outcome, Role};
 use tokio::sync::{mpsc, watch};
 
 use crate::cli::RunArgs;
-use crate::lint::load_source;
-use crate::report;
+use crate::lint::load_checked;
 
 /// The application failed.
 pub const EXIT_FAILED: i32 = 1;
@@ -28,22 +27,9 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// Runs `sparkop run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let opts = LoadOptions::default();
-    let app_source = load_source(&args.file, opts);
-    let mut sources = vec![app_source];
-    for f in &args.secrets {
-        sources.push(load_source(f, opts));
-    }
-    let errors = sources
-        .iter()
-        .flat_map(|s| &s.diagnostics)
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    if errors > 0 {
-        report::human(&sources)?;
-        bail!("the manifest has {errors} error(s); nothing was started");
-    }
-
+    let mut paths: Vec<&Path> = vec![args.file.as_path()];
+    paths.extend(args.secrets.iter().map(PathBuf::as_path));
+    let sources = load_checked(&paths, "nothing was started")?;
     let mut apps = Vec::new();
     let mut secret_objects: Vec<&SecretObject> = Vec::new();
     for src in &sources {

@@ -39,6 +39,11 @@ fn problem(p: &sparkop_core::names::NameProblem) -> &'static str {
     }
 }
 
+fn check_name(name: &str) -> anyhow::Result<()> {
+    sparkop_core::names::check_subdomain(name)
+        .map_err(|e| anyhow::anyhow!("{name:?} is not a valid Secret name: {}", problem(&e)))
+}
+
 fn check_key(key: &str) -> anyhow::Result<()> {
     if sparkop_core::names::check_data_key(key).is_err() {
         bail!("{key:?} is not a valid Secret key (letters, digits, '-', '_' and '.', at most 253)");
@@ -54,13 +59,7 @@ fn random_hex() -> anyhow::Result<Zeroizing<Vec<u8>>> {
 
 /// Runs `sparkop secret create`.
 pub fn create(args: &SecretCreateArgs) -> anyhow::Result<i32> {
-    sparkop_core::names::check_subdomain(&args.name).map_err(|e| {
-        anyhow::anyhow!(
-            "{:?} is not a valid Secret name: {}",
-            args.name,
-            problem(&e)
-        )
-    })?;
+    check_name(&args.name)?;
     let mut data: Vec<Entry> = Vec::new();
     for lit in &args.from_literal {
         let (k, v) = lit.split_once('=').with_context(|| {
@@ -105,13 +104,7 @@ pub fn create(args: &SecretCreateArgs) -> anyhow::Result<i32> {
 
 /// Runs `sparkop keystore create`.
 pub fn keystore(args: &KeystoreCreateArgs) -> anyhow::Result<i32> {
-    sparkop_core::names::check_subdomain(&args.name).map_err(|e| {
-        anyhow::anyhow!(
-            "{:?} is not a valid Secret name: {}",
-            args.name,
-            problem(&e)
-        )
-    })?;
+    check_name(&args.name)?;
     let req = sparkop_pki::Request {
         common_name: args
             .hosts
