@@ -343,6 +343,22 @@ async fn reconcile_app(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Requeue
     }))
 }
 
+/// A Warning Event saying why an application is refused.
+async fn publish_invalid(
+    ctx: &Ctx,
+    message: &str,
+    reference: &sparkop_api::k8s_openapi::api::core::v1::ObjectReference,
+) {
+    let ev = Event {
+        type_: EventType::Warning,
+        reason: "SparkApplicationInvalid".into(),
+        note: Some(message.chars().take(1000).collect()),
+        action: "Validate".into(),
+        secondary: None,
+    };
+    let _ = ctx.recorder.publish(&ev, reference).await;
+}
+
 /// An application that does not even deserialize: FAILED by a merge patch of the raw status.
 async fn reject_raw(
     obj: &DynamicObject,
@@ -369,17 +385,7 @@ async fn reject_raw(
         )
         .await
         .map_err(kube_err("writing the status"))?;
-        let ev = Event {
-            type_: EventType::Warning,
-            reason: "SparkApplicationInvalid".into(),
-            note: Some(message.chars().take(1000).collect()),
-            action: "Validate".into(),
-            secondary: None,
-        };
-        let _ = ctx
-            .recorder
-            .publish(&ev, &obj.object_ref(&app_resource()))
-            .await;
+        publish_invalid(ctx, message, &obj.object_ref(&app_resource())).await;
     }
     Ok(Requeue::await_change())
 }
@@ -407,14 +413,7 @@ async fn reject(
         )
         .await
         .map_err(kube_err("writing the status"))?;
-        let ev = Event {
-            type_: EventType::Warning,
-            reason: "SparkApplicationInvalid".into(),
-            note: Some(message.chars().take(1000).collect()),
-            action: "Validate".into(),
-            secondary: None,
-        };
-        let _ = ctx.recorder.publish(&ev, &app.object_ref(&())).await;
+        publish_invalid(ctx, message, &app.object_ref(&())).await;
     }
     Ok(Requeue::await_change())
 }

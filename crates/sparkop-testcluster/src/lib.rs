@@ -322,6 +322,13 @@ kill -KILL 0"#;
             let mut p = self.procs.remove(i);
             stop(&mut p.child);
         }
+        // The killed server (a grandchild) lets go of its port a moment after its watchdog.
+        let start = Instant::now();
+        while TcpListener::bind(("127.0.0.1", self.api_port)).is_err()
+            && start.elapsed() < Duration::from_secs(20)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         self.start_apiserver()?;
         self.wait_ready(Duration::from_secs(120)).await
     }

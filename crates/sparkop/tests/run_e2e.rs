@@ -129,6 +129,15 @@ struct Run {
 }
 
 impl Run {
+    /// A run of a manifest whose application is the MockTaskRunner jar (compiled once), with
+    /// the image path of the example mapped to it.
+    fn with_mock(home: &Path, manifest: &str, secrets: &[String], extra: &[&str]) -> Run {
+        let mount = format!("/opt/sparkop/examples={}", mock_jar_dir(home).display());
+        let mut args = vec!["--mount", mount.as_str()];
+        args.extend_from_slice(extra);
+        Run::start(manifest, secrets, &args)
+    }
+
     fn start(manifest: &str, secrets: &[String], extra: &[&str]) -> Run {
         let tmp = tempfile::tempdir().expect("tmp");
         let app = tmp.path().join("app.yaml");
@@ -396,15 +405,14 @@ fn count(haystack: &[u8], needle: &str) -> usize {
 fn guide_auth_encryption_example_runs_encrypted_and_refuses_a_wrong_secret() {
     let _serial = serial();
     let Some(home) = spark_home() else { return };
-    let jars = mock_jar_dir(&home);
     let secret = fresh_secret();
     let marker = format!("SPARKOPMARKER{}", &fresh_secret()[7..]);
     let capture = Capture::start();
-    let mount = format!("/opt/sparkop/examples={}", jars.display());
-    let mut run = Run::start(
+    let mut run = Run::with_mock(
+        &home,
         &auth_manifest(2, 8, &marker),
         &[secret_manifest("spark-secret", "secret", &secret)],
-        &["--mount", &mount, "--audit"],
+        &["--audit"],
     );
     run.wait_for("RUNNING", Duration::from_secs(120));
     // sparkop's own audit runs first, so its wrong-secret probe is not the rogue below.
@@ -613,7 +621,6 @@ fn guide_auth_encryption_example_runs_encrypted_and_refuses_a_wrong_secret() {
 fn with_security_disabled_the_marker_is_on_the_wire() {
     let _serial = serial();
     let Some(home) = spark_home() else { return };
-    let jars = mock_jar_dir(&home);
     let Some(capture) = Capture::start() else {
         return;
     };
@@ -628,8 +635,7 @@ fn with_security_disabled_the_marker_is_on_the_wire() {
         .map(|l| format!("{l}\n"))
         .collect::<String>()
         + "  security:\n    authentication: {enabled: false}\n    ui: {tls: {enabled: false}}\n";
-    let mount = format!("/opt/sparkop/examples={}", jars.display());
-    let mut run = Run::start(&manifest, &[], &["--mount", &mount]);
+    let mut run = Run::with_mock(&home, &manifest, &[], &[]);
     let code = run.finish(Duration::from_secs(180));
     assert_eq!(code, 0, "{}", run.output());
     assert!(
@@ -675,15 +681,14 @@ fn guide_ui_tls_example_runs_with_a_keystore_secret() {
 fn a_failed_run_exits_1_and_cleans_up() {
     let _serial = serial();
     let Some(home) = spark_home() else { return };
-    let jars = mock_jar_dir(&home);
     let secret = fresh_secret();
     let manifest = auth_manifest(1, 0, "x")
         .replace("    - \"1\"\n    - \"0\"\n", "    - \"0\"\n    - \"0\"\n");
-    let mount = format!("/opt/sparkop/examples={}", jars.display());
-    let mut run = Run::start(
+    let mut run = Run::with_mock(
+        &home,
         &manifest,
         &[secret_manifest("spark-secret", "secret", &secret)],
-        &["--mount", &mount],
+        &[],
     );
     let code = run.finish(Duration::from_secs(180));
     assert_eq!(code, 1, "{}", run.output());
@@ -696,13 +701,12 @@ fn a_failed_run_exits_1_and_cleans_up() {
 fn sigint_stops_every_jvm_and_removes_the_secrets() {
     let _serial = serial();
     let Some(home) = spark_home() else { return };
-    let jars = mock_jar_dir(&home);
     let secret = fresh_secret();
-    let mount = format!("/opt/sparkop/examples={}", jars.display());
-    let mut run = Run::start(
+    let mut run = Run::with_mock(
+        &home,
         &auth_manifest(2, 120, "x"),
         &[secret_manifest("spark-secret", "secret", &secret)],
-        &["--mount", &mount],
+        &[],
     );
     run.wait_for("RUNNING", Duration::from_secs(120));
     let start = Instant::now();
@@ -759,13 +763,12 @@ fn a_missing_secret_is_named_before_anything_starts() {
 fn a_driver_crash_still_cleans_up() {
     let _serial = serial();
     let Some(home) = spark_home() else { return };
-    let jars = mock_jar_dir(&home);
     let secret = fresh_secret();
-    let mount = format!("/opt/sparkop/examples={}", jars.display());
-    let mut run = Run::start(
+    let mut run = Run::with_mock(
+        &home,
         &auth_manifest(2, 120, "x"),
         &[secret_manifest("spark-secret", "secret", &secret)],
-        &["--mount", &mount],
+        &[],
     );
     run.wait_for("RUNNING", Duration::from_secs(120));
     let needle = run.run_dir.display().to_string();
@@ -797,15 +800,14 @@ fn a_driver_crash_still_cleans_up() {
 fn a_ui_allowing_tls12_is_a_finding() {
     let _serial = serial();
     let Some(home) = spark_home() else { return };
-    let jars = mock_jar_dir(&home);
     let secret = fresh_secret();
-    let mount = format!("/opt/sparkop/examples={}", jars.display());
     let manifest =
         auth_manifest(1, 10, "x") + "  security:\n    ui: {tls: {minVersion: \"1.2\"}}\n";
-    let mut run = Run::start(
+    let mut run = Run::with_mock(
+        &home,
         &manifest,
         &[secret_manifest("spark-secret", "secret", &secret)],
-        &["--mount", &mount],
+        &[],
     );
     run.wait_for("UI https://127.0.0.1:4440", Duration::from_secs(120));
     let audit = |extra: &[&str]| {
