@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::core::PartialObjectMeta;
 use kube::core::{DynamicObject, GroupVersionKind};
 use kube::discovery::ApiResource;
 use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -114,20 +115,32 @@ pub async fn run(
     };
     let pods_cfg =
         watcher::Config::default().labels("sparkoperator.k8s.io/launched-by-spark-operator=true");
-    // Applications are watched untyped and read one by one in the reconcile, so a single
-    // object that does not deserialize cannot stop the watch for all the others.
-    let ar = app_resource();
+    // Only metadata is watched and cached (applications and their driver pods, managedFields
+    // dropped): memory stays small with many applications, and an application whose spec does
+    // not deserialize cannot stall the watch. Each reconcile reads its application in full.
     let controllers = namespaces.into_iter().map(|ns| {
-        let (apps, pods): (Api<DynamicObject>, Api<Pod>) = match &ns {
+        type Meta<K> = PartialObjectMeta<K>;
+        let (apps, pods): (Api<Meta<SparkApplication>>, Api<Meta<Pod>>) = match &ns {
             Some(ns) => (
-                Api::namespaced_with(client.clone(), ns, &ar),
+                Api::namespaced(client.clone(), ns),
                 Api::namespaced(client.clone(), ns),
             ),
-            None => (Api::all_with(client.clone(), &ar), Api::all(client.clone())),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
         };
+        let (reader, writer) = reflector::store::<PartialObjectMeta<SparkApplication>>();
+        let app_stream = watcher(apps, watcher::Config::default().any_semantic())
+            .default_backoff()
+            .modify(|m: &mut PartialObjectMeta<SparkApplication>| {
+                m.metadata.managed_fields = None;
+            })
+            .reflect(writer)
+            .touched_objects();
+        let pod_stream = watcher(pods, pods_cfg.clone())
+            .default_backoff()
+            .touched_objects();
         Box::pin(
-            Controller::new_with(apps, watcher::Config::default().any_semantic(), ar.clone())
-                .owns(pods, pods_cfg.clone())
+            Controller::for_stream(app_stream, reader)
+                .owns_stream(pod_stream)
                 .with_config(ControllerConfig::default().concurrency(opts.concurrency))
                 .graceful_shutdown_on(shutdown.clone())
                 .run(reconcile_app, error_policy, ctx.clone())
@@ -145,7 +158,11 @@ pub fn app_resource() -> ApiResource {
     )
 }
 
-fn error_policy(_app: Arc<DynamicObject>, err: &RuntimeError, ctx: Arc<Ctx>) -> Requeue {
+fn error_policy(
+    _app: Arc<PartialObjectMeta<SparkApplication>>,
+    err: &RuntimeError,
+    ctx: Arc<Ctx>,
+) -> Requeue {
     ctx.metrics.reconcile_error();
     eprintln!(
         "{{\"level\":\"warn\",\"msg\":\"reconcile failed\",\"error\":{}}}",
@@ -203,16 +220,28 @@ fn phase_of(pod: Option<&Pod>) -> DriverPhase {
     }
 }
 
-async fn reconcile_app(obj: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Requeue, RuntimeError> {
+async fn reconcile_app(
+    meta: Arc<PartialObjectMeta<SparkApplication>>,
+    ctx: Arc<Ctx>,
+) -> Result<Requeue, RuntimeError> {
     let started = Instant::now();
-    let ns = obj
+    let ns = meta
         .namespace()
         .ok_or_else(|| RuntimeError::Object("no namespace".into()))?;
-    let name = obj.name_any();
+    let name = meta.name_any();
     let apps: Api<SparkApplication> = Api::namespaced(ctx.client.clone(), &ns);
     let now = Timestamp::now();
+    // Read untyped first: a spec that does not deserialize is reported, not retried forever.
+    let raw: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &app_resource());
+    let Some(obj) = raw
+        .get_opt(&name)
+        .await
+        .map_err(kube_err("reading the application"))?
+    else {
+        return Ok(Requeue::await_change());
+    };
     ctx.metrics.seen(&format!("{ns}/{name}"));
-    let value = serde_json::to_value(&*obj).map_err(|e| RuntimeError::Object(e.to_string()))?;
+    let value = serde_json::to_value(&obj).map_err(|e| RuntimeError::Object(e.to_string()))?;
     let app: SparkApplication = match serde_path_to_error::deserialize(value) {
         Ok(a) => a,
         Err(e) => {
