@@ -245,7 +245,12 @@ async fn reconcile_app(
     let app: SparkApplication = match serde_path_to_error::deserialize(value) {
         Ok(a) => a,
         Err(e) => {
-            let message = format!("cannot read the application: {} at {}", e.inner(), e.path());
+            // serde's own text quotes the offending value, which may be a secret written as a
+            // literal: status and Events get only the path.
+            let message = format!(
+                "cannot read the application: {} does not have the expected type or shape",
+                e.path()
+            );
             return reject_raw(&obj, &ctx, &message, now).await;
         }
     };

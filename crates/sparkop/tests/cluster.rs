@@ -196,7 +196,7 @@ fn an_unreadable_application_does_not_stop_the_others() {
         // a number where Kubernetes wants a name; sparkop cannot read it.
         let mut bad = app_json(AUTH_EXAMPLE);
         bad["metadata"]["name"] = "unreadable".into();
-        bad["spec"]["driver"]["env"] = json!([{"name": 5}]);
+        bad["spec"]["driver"]["env"] = json!([{"name": 314159265}]);
         let dynamic: Api<kube::core::DynamicObject> = Api::namespaced_with(
             admin.clone(),
             "default",
@@ -231,6 +231,7 @@ fn an_unreadable_application_does_not_stop_the_others() {
         )
         .await;
         assert!(message.contains("spec.driver.env[0].name"), "{message}");
+        assert!(!message.contains("314159265"), "the offending value reached the status: {message}");
     });
 }
 
