@@ -231,7 +231,10 @@ fn an_unreadable_application_does_not_stop_the_others() {
         )
         .await;
         assert!(message.contains("spec.driver.env[0].name"), "{message}");
-        assert!(!message.contains("314159265"), "the offending value reached the status: {message}");
+        assert!(
+            !message.contains("314159265"),
+            "the offending value reached the status: {message}"
+        );
     });
 }
 
