@@ -93,6 +93,20 @@ pub async fn handshake(
     offer: Offer,
     timeout: Duration,
 ) -> Result<Negotiated, TlsProbeError> {
+    handshake_named(host, port, host, ca_pem, offer, timeout).await
+}
+
+/// [`handshake`] with the certificate checked for `server_name` (also sent as SNI) instead of
+/// the host connected to: a UI reached through a port-forward still has to carry the name
+/// clients in the cluster use.
+pub async fn handshake_named(
+    host: &str,
+    port: u16,
+    server_name: &str,
+    ca_pem: Option<&[u8]>,
+    offer: Offer,
+    timeout: Duration,
+) -> Result<Negotiated, TlsProbeError> {
     let target = format!("{host}:{port}");
     let builder = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(versions(offer))
@@ -118,8 +132,8 @@ pub async fn handshake(
             .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
             .with_no_client_auth(),
     };
-    let name = ServerName::try_from(host.to_owned())
-        .map_err(|_| TlsProbeError::BadName(host.to_owned()))?;
+    let name = ServerName::try_from(server_name.to_owned())
+        .map_err(|_| TlsProbeError::BadName(server_name.to_owned()))?;
     let work = async {
         let tcp = TcpStream::connect(&target)
             .await
@@ -211,8 +225,16 @@ pub async fn http_get(
             source,
         };
         tcp.write_all(req.as_bytes()).await.map_err(io)?;
+        // Read until the response is complete, not only until EOF: through a port-forward the
+        // server's close may never arrive.
         let mut buf = Vec::new();
-        let _ = (&mut tcp).take(64 * 1024).read_to_end(&mut buf).await;
+        let mut chunk = [0u8; 8192];
+        while buf.len() < 64 * 1024 && !response_complete(&buf) {
+            match tcp.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
         let text = String::from_utf8_lossy(&buf);
         let body = text
             .split_once("\r\n\r\n")
@@ -223,6 +245,27 @@ pub async fn http_get(
     tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| TlsProbeError::Timeout(target.clone()))?
+}
+
+/// Whether `buf` holds a whole HTTP/1.1 response: headers, and a body as long as its
+/// Content-Length or ending with the last chunk. Without either, only EOF ends it.
+fn response_complete(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+    let body = &buf[end + 4..];
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+    };
+    if let Some(len) = header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+        return body.len() >= len;
+    }
+    if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        return body.ends_with(b"0\r\n\r\n");
+    }
+    false
 }
 
 fn parse_http(buf: &[u8]) -> HttpAnswer {
@@ -312,5 +355,23 @@ mod tests {
         assert_eq!((b.status, b.location.clone(), b.body_len), (200, None, 17));
         assert!(!b.redirects_to_https());
         assert_eq!(parse_http(b"garbage").status, 0);
+    }
+
+    #[test]
+    fn responses_are_complete_by_length_or_last_chunk_not_only_at_eof() {
+        assert!(!response_complete(b"HTTP/1.1 302 Found\r\nContent-Len"));
+        assert!(response_complete(
+            b"HTTP/1.1 302 Found\r\nLocation: https://x/\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(!response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"
+        ));
+        assert!(response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabcde"
+        ));
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+        assert!(!response_complete(chunked));
+        assert!(response_complete(&[&chunked[..], b"0\r\n\r\n"].concat()));
+        assert!(!response_complete(b"HTTP/1.0 200 OK\r\n\r\nuntil eof"));
     }
 }

@@ -55,6 +55,9 @@ pub struct UiTarget {
     pub port: u16,
     /// `https://`.
     pub https: bool,
+    /// The name the certificate must carry when it is not `host` (a UI reached through a
+    /// port-forward on loopback); `None`: `host`.
+    pub server_name: Option<String>,
 }
 
 impl UiTarget {
@@ -83,6 +86,7 @@ impl UiTarget {
             host: host.to_owned(),
             port,
             https,
+            server_name: None,
         })
     }
 }
@@ -224,7 +228,17 @@ async fn audit_tls(target: &UiTarget, name: &str, o: &UiAuditOptions, out: &mut 
 
     match &o.ca_pem {
         Some(ca) => {
-            match tls::handshake(&target.host, target.port, Some(ca), Offer::Any, o.timeout).await {
+            let server_name = target.server_name.as_deref().unwrap_or(&target.host);
+            match tls::handshake_named(
+                &target.host,
+                target.port,
+                server_name,
+                Some(ca),
+                Offer::Any,
+                o.timeout,
+            )
+            .await
+            {
                 Ok(_) => {}
                 Err(e) => out.push(
                     Finding::new(
@@ -232,8 +246,7 @@ async fn audit_tls(target: &UiTarget, name: &str, o: &UiAuditOptions, out: &mut 
                         Severity::Error,
                         name,
                         format!(
-                            "the certificate does not verify against the given CA for {:?}",
-                            target.host
+                            "the certificate does not verify against the given CA for {server_name:?}"
                         ),
                         e.to_string(),
                     )

@@ -9,6 +9,7 @@
 pub mod apps;
 mod install;
 mod pki;
+mod port_forward;
 pub mod recorder;
 
 pub use install::install_sparkop;
@@ -210,15 +211,22 @@ impl ControlPlane {
                 format!("--secure-port={}", free_port()?),
             ];
             cp.spawn("kube-scheduler", &args)?;
+            cp.install_kwok_port_forward_crd().await?;
             let stages = cp.bin.join("kwok-stages.yaml");
+            // kwok's server is the simulated nodes' kubelet: the node's InternalIP and kubelet
+            // port point at it, so the API server's pods/portforward reaches kwok, which
+            // forwards as its PortForward objects say (see `forward_pod_port`).
+            let kubelet_port = free_port()?;
             let args = vec![
                 format!("--kubeconfig={}", kubeconfig.display()),
                 format!("--config={}", stages.display()),
                 "--manage-all-nodes=true".into(),
                 "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom".into(),
-                format!("--server-address=127.0.0.1:{}", free_port()?),
+                format!("--server-address=127.0.0.1:{kubelet_port}"),
+                format!("--node-port={kubelet_port}"),
+                "--node-ip=127.0.0.1".into(),
                 "--cidr=10.244.0.1/24".into(),
-                "--node-ip=10.244.0.1".into(),
+                "--enable-crds=PortForward".into(),
             ];
             cp.spawn("kwok", &args)?;
         }
@@ -308,6 +316,8 @@ kill -KILL 0"#;
             // Room for the UI Services of a 10k-application scale run.
             "--service-cluster-ip-range=10.96.0.0/12".into(),
             "--allow-privileged=true".into(),
+            // Simulated nodes have no resolvable host name; their InternalIP is kwok's server.
+            "--kubelet-preferred-address-types=InternalIP".into(),
         ]
     }
 

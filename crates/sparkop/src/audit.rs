@@ -12,7 +12,8 @@ use sparkop_audit::{Finding, report};
 use zeroize::Zeroizing;
 
 use crate::cli::{
-    AuditManifestArgs, AuditOutput, AuditOutputArgs, AuditRpcArgs, AuditUiArgs, FailOn,
+    AuditAppArgs, AuditManifestArgs, AuditOutput, AuditOutputArgs, AuditRpcArgs, AuditUiArgs,
+    FailOn,
 };
 
 const DOCS: &str = "docs/audit.md";
@@ -75,13 +76,155 @@ pub fn ui(args: &AuditUiArgs) -> anyhow::Result<i32> {
 
 /// The secret Spark derives from a `spark.authenticate.secret.*.file`: standard base64 of the
 /// file's raw bytes (`SecurityManager`, see spark-wire-protocol.md §6).
-fn secret_of_spark_file(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+pub fn secret_of_spark_file(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
     use base64::Engine as _;
     Zeroizing::new(
         base64::engine::general_purpose::STANDARD
             .encode(bytes)
             .into_bytes(),
     )
+}
+
+/// `audit app`: the driver's RPC port and UI through port-forwards, with the application's
+/// own secret and CA. Findings name the pod and its port, not the local forward.
+pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let findings = runtime.block_on(async {
+        let client = crate::cluster_cmd::client().await?;
+        let driver =
+            crate::driver::find(client, args.app.namespace.as_deref(), &args.app.name).await?;
+        let timeout = Duration::from_secs(args.timeout.max(1));
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut findings = Vec::new();
+        let label = |port: u16| format!("pod/{}:{port}", driver.pod);
+        let relabel = |found: Vec<Finding>, local: SocketAddr, port: u16| {
+            found.into_iter().map(move |mut f| {
+                f.target = f.target.replace(&local.to_string(), &label(port));
+                f
+            })
+        };
+        let Some(rpc_port) = driver.rpc_port else {
+            anyhow::bail!(
+                "the driver pod {} declares no driver-rpc-port; is it a sparkop driver?",
+                driver.pod
+            );
+        };
+        let grace = Duration::from_secs(2);
+        match crate::port_forward::probe(&driver.pods, &driver.pod, rpc_port, grace).await {
+            Ok(()) => {
+                let fwd = crate::port_forward::start(
+                    driver.pods.clone(),
+                    &driver.pod,
+                    rpc_port,
+                    loopback,
+                )
+                .await?;
+                let opts = RpcAuditOptions {
+                    secret: driver.rpc_secret().await?,
+                    timeout,
+                    ..Default::default()
+                };
+                let found = audit_rpc(fwd.local, &opts).await;
+                findings.extend(relabel(found, fwd.local, rpc_port));
+            }
+            Err(why) => findings.push(unreachable(
+                sparkop_audit::rpc::ids::UNREACHABLE,
+                &label(rpc_port),
+                why,
+            )),
+        }
+        let ui = match (driver.ui_https_port, driver.ui_http_port) {
+            (Some(p), _) => Some((p, true)),
+            (None, Some(p)) => Some((p, false)),
+            (None, None) => None,
+        };
+        let ui = match ui {
+            Some((port, https)) => {
+                match crate::port_forward::probe(&driver.pods, &driver.pod, port, grace).await {
+                    Ok(()) => Some((port, https)),
+                    Err(why) => {
+                        findings.push(unreachable(
+                            sparkop_audit::ui::ids::UNREACHABLE,
+                            &label(port),
+                            why,
+                        ));
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        if let Some((port, https)) = ui {
+            let fwd = crate::port_forward::start(driver.pods.clone(), &driver.pod, port, loopback)
+                .await?;
+            let http = match (https, driver.ui_http_port) {
+                (true, Some(p)) => {
+                    match crate::port_forward::probe(&driver.pods, &driver.pod, p, grace).await {
+                        Ok(()) => Some(
+                            crate::port_forward::start(
+                                driver.pods.clone(),
+                                &driver.pod,
+                                p,
+                                loopback,
+                            )
+                            .await?,
+                        ),
+                        Err(why) => {
+                            findings.push(unreachable(
+                                sparkop_audit::ui::ids::UNREACHABLE,
+                                &label(p),
+                                why,
+                            ));
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let target = sparkop_audit::ui::UiTarget {
+                host: "127.0.0.1".into(),
+                port: fwd.local.port(),
+                https,
+                server_name: driver.ui_host(),
+            };
+            let opts = sparkop_audit::ui::UiAuditOptions {
+                ca_pem: driver.ui_ca().await?,
+                allow_tls12: driver.allow_tls12,
+                http_port: http.as_ref().map(|h| h.local.port()),
+                // A driver in a pod runs no standalone master.
+                rest_port: None,
+                timeout,
+                ..Default::default()
+            };
+            let mut found: Vec<Finding> = relabel(
+                sparkop_audit::ui::audit_ui(&target, &opts).await,
+                fwd.local,
+                port,
+            )
+            .collect();
+            if let (Some(h), Some(p)) = (&http, driver.ui_http_port) {
+                found = relabel(found, h.local, p).collect();
+            }
+            findings.extend(found);
+        }
+        anyhow::Ok(findings)
+    })?;
+    emit(&findings, &args.out, None)
+}
+
+/// A driver port the kubelet could not forward to.
+fn unreachable(id: &'static str, target: &str, why: String) -> Finding {
+    Finding::new(
+        id,
+        Severity::Error,
+        target,
+        "the port cannot be reached through a port-forward",
+        why,
+    )
+    .fix("check that the driver is running and serving this port (`sparkop logs NAME`)")
 }
 
 /// `audit manifest`.

@@ -52,6 +52,12 @@ pub enum Command {
     Logs(LogsArgs),
     /// Delete a SparkApplication (its driver objects go with it).
     Delete(NameArgs),
+    /// Open the running driver's web UI on this machine: a port-forward through the API server
+    /// to the driver's HTTPS port (replaces `kubectl port-forward ... 4440`).
+    ///
+    /// Runs until Ctrl-C. The generated UI certificate is valid for 127.0.0.1 and localhost;
+    /// --ca-out writes its CA for the browser or curl.
+    Ui(UiArgs),
     /// Run the Kubernetes operator (uses the in-cluster ServiceAccount or KUBECONFIG).
     ///
     /// Watches SparkApplications, creates each attempt's driver objects secured, follows the
@@ -162,6 +168,20 @@ pub struct NameArgs {
     /// Namespace (default: the kubeconfig's).
     #[arg(short, long)]
     pub namespace: Option<String>,
+}
+
+/// `sparkop ui`.
+#[derive(Debug, clap::Args)]
+pub struct UiArgs {
+    /// The application.
+    #[command(flatten)]
+    pub app: NameArgs,
+    /// Local port (on 127.0.0.1); 0 picks a free one.
+    #[arg(long, default_value_t = 4440)]
+    pub port: u16,
+    /// Write the UI certificate's CA (PEM, from the keystore Secret's ca.crt) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub ca_out: Option<PathBuf>,
 }
 
 /// `sparkop logs`.
@@ -296,6 +316,27 @@ pub enum AuditCommand {
     Ui(AuditUiArgs),
     /// Check manifests with the security policy and deployment-level rules, with a score.
     Manifest(AuditManifestArgs),
+    /// Audit a running application in the cluster: its driver's RPC port (with the
+    /// application's secret) and web UI (against the CA of its keystore Secret), reached by
+    /// port-forwards through the API server.
+    ///
+    /// Needs get on the SparkApplication, its driver pod and Secrets, and create on
+    /// pods/portforward. Exit status as for the other audits.
+    App(AuditAppArgs),
+}
+
+/// `sparkop audit app`.
+#[derive(Debug, clap::Args)]
+pub struct AuditAppArgs {
+    /// The application.
+    #[command(flatten)]
+    pub app: NameArgs,
+    /// Seconds each probe may take.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Output options.
+    #[command(flatten)]
+    pub out: AuditOutputArgs,
 }
 
 /// Audit output formats.

@@ -10,7 +10,7 @@ use sparkop_api::SparkApplication;
 use sparkop_api::manifest::Object;
 use std::path::PathBuf;
 
-use crate::cli::{ApplyArgs, GetArgs, LogsArgs, NameArgs, ObjectsOutput};
+use crate::cli::{ApplyArgs, GetArgs, LogsArgs, NameArgs, ObjectsOutput, UiArgs};
 use crate::lint::load_checked;
 
 /// The field manager of `sparkop apply`.
@@ -22,7 +22,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-async fn client() -> anyhow::Result<kube::Client> {
+/// A client from KUBECONFIG or ~/.kube/config (or the in-cluster ServiceAccount).
+pub async fn client() -> anyhow::Result<kube::Client> {
     kube::Client::try_default()
         .await
         .context("no Kubernetes configuration (KUBECONFIG or ~/.kube/config)")
@@ -240,6 +241,53 @@ pub fn logs(args: &LogsArgs) -> anyhow::Result<i32> {
         while let Some(line) = lines.try_next().await? {
             writeln!(out, "{line}")?;
         }
+        Ok(0)
+    })
+}
+
+/// `sparkop ui`: forwards 127.0.0.1:PORT to the driver's UI until Ctrl-C.
+pub fn ui(args: &UiArgs) -> anyhow::Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = client().await?;
+        let driver =
+            crate::driver::find(client, args.app.namespace.as_deref(), &args.app.name).await?;
+        let (port, scheme) = match (driver.ui_https_port, driver.ui_http_port) {
+            (Some(p), _) => (p, "https"),
+            (None, Some(p)) => (p, "http"),
+            (None, None) => {
+                anyhow::bail!("{} has no web UI (spark.ui.enabled=false)", args.app.name)
+            }
+        };
+        if let Some(path) = &args.ca_out {
+            let ca = driver.ui_ca().await?.with_context(|| {
+                format!(
+                    "the UI keystore Secret of {} has no ca.crt to write",
+                    args.app.name
+                )
+            })?;
+            std::fs::write(path, ca).with_context(|| format!("writing {}", path.display()))?;
+        }
+        let bind = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+        let fwd = crate::port_forward::start(driver.pods.clone(), &driver.pod, port, bind).await?;
+        let mut message = format!(
+            "web UI of {}: {scheme}://{} -> pod/{}:{port} (Ctrl-C to stop)\n",
+            args.app.name, fwd.local, driver.pod
+        );
+        if scheme == "http" {
+            message.push_str("warning: this UI is served without TLS\n");
+        } else if let Some(path) = &args.ca_out {
+            message.push_str(&format!("its CA certificate is in {}\n", path.display()));
+        }
+        let mut out = std::io::stdout().lock();
+        out.write_all(message.as_bytes())?;
+        out.flush()?;
+        drop(out);
+        tokio::signal::ctrl_c().await?;
+        drop(fwd);
         Ok(0)
     })
 }

@@ -3,8 +3,10 @@
 mod audit;
 mod cli;
 mod cluster_cmd;
+mod driver;
 mod lint;
 mod operator_cmd;
+mod port_forward;
 mod report;
 mod run_cmd;
 mod secret_cmd;
@@ -49,6 +51,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Logs(args) => cluster_cmd::logs(&args),
         Command::Delete(args) => cluster_cmd::delete(&args),
         Command::Audit(cli::AuditCommand::Manifest(args)) => audit::manifest(&args),
+        Command::Audit(cli::AuditCommand::App(args)) => audit::app(&args),
+        Command::Ui(args) => cluster_cmd::ui(&args),
         Command::Crd => {
             std::io::stdout()
                 .lock()

@@ -417,11 +417,13 @@ fn spawn_audit(
             host: "127.0.0.1".into(),
             port,
             https: true,
+            server_name: None,
         }),
         (None, Some(port)) => Some(ui::UiTarget {
             host: "127.0.0.1".into(),
             port,
             https: false,
+            server_name: None,
         }),
         (None, None) => None,
     };

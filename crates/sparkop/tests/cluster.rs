@@ -5,96 +5,21 @@
 //!
 //! Skipped (passes) without the control-plane binaries unless SPARKOP_REQUIRE_K8S=1.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 use sparkop_api::SparkApplication;
 use sparkop_api::k8s_openapi::api::core::v1::{Pod, Secret};
+use sparkop_testcluster::User;
 use sparkop_testcluster::apps::{app_json, finish_driver, wait, wait_state};
-use sparkop_testcluster::{ControlPlane, User};
+
+mod support;
+
+use support::cluster::{Operator, setup};
 
 const AUTH_EXAMPLE: &str = include_str!("../../../examples/auth-encryption.yaml");
-
-fn required() -> bool {
-    std::env::var("SPARKOP_REQUIRE_K8S").is_ok_and(|v| v == "1")
-}
-
-/// `sparkop operator` as its own process, with the operator ServiceAccount's kubeconfig.
-struct Operator(Child);
-
-impl Operator {
-    fn start(cp: &ControlPlane) -> Operator {
-        Self::start_with(cp, &[])
-    }
-
-    fn start_with(cp: &ControlPlane, extra: &[&str]) -> Operator {
-        let kubeconfig = cp.write_kubeconfig(User::Operator).expect("kubeconfig");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(cp.dir().join("logs/operator.log"))
-            .expect("log");
-        let child = Command::new(assert_cmd::cargo::cargo_bin!("sparkop"))
-            .args([
-                "operator",
-                "--namespace",
-                "default",
-                "--metrics-addr",
-                "127.0.0.1:0",
-                "--submitted-timeout",
-                "600",
-            ])
-            .args(extra)
-            .env("KUBECONFIG", kubeconfig)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("sparkop operator");
-        Operator(child)
-    }
-
-    fn kill(mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn setup() -> Option<(ControlPlane, kube::Client)> {
-    let cp = match ControlPlane::start(Default::default()).await {
-        Ok(cp) => cp,
-        Err(sparkop_testcluster::ClusterError::NoBinaries(why)) if !required() => {
-            eprintln!("skipping: {why}");
-            return None;
-        }
-        Err(e) => panic!("{e}"),
-    };
-    let admin = cp.client(User::Admin).expect("admin");
-    sparkop_testcluster::install_sparkop(&admin)
-        .await
-        .expect("install");
-    let secret: Secret = serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "spark-secret"},
-        "stringData": {"secret": "fault-test-secret"}
-    }))
-    .expect("secret");
-    Api::<Secret>::namespaced(admin.clone(), "default")
-        .create(&PostParams::default(), &secret)
-        .await
-        .expect("secret");
-    Some((cp, admin))
-}
 
 async fn create(apps: &Api<SparkApplication>, name: &str) {
     let mut v = app_json(AUTH_EXAMPLE);
