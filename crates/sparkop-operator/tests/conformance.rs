@@ -370,7 +370,15 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
     let cm_theirs = captured(&requests, "configmaps");
     let cm_ours = serde_json::to_value(&o.config_map).expect("json");
     assert_eq!(cm_theirs["immutable"], cm_ours["immutable"]);
-    assert_eq!(keys(&cm_theirs["data"]), keys(&cm_ours["data"]));
+    same_set(
+        "ConfigMap keys",
+        &keys(&cm_theirs["data"]),
+        &keys(&cm_ours["data"]),
+        &[(
+            "pod-spec-template.yml",
+            "the executor pod template: hardened container and the executor settings Spark's conf cannot carry",
+        )],
+    );
     let (pt, po) = (props(cm_theirs), props(&cm_ours));
     let intended: &[(&str, &str)] = &[
         (
@@ -412,6 +420,14 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
         (
             "spark.io.encryption.enabled",
             "shuffle and spill files encrypted",
+        ),
+        (
+            "spark.kubernetes.executor.podTemplateFile",
+            "executors are laid over sparkop's executor pod template",
+        ),
+        (
+            "spark.kubernetes.executor.podTemplateContainerName",
+            "the Spark container of that template",
         ),
         ("spark.ssl.enabled", "UI TLS on by default"),
         ("spark.ssl.enabledAlgorithms", "TLS 1.3 only"),
@@ -477,4 +493,73 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
             .expect("json")
             .contains("SPARK_AUTHENTICATE_SECRET")
     );
+}
+
+/// The executor pod template, read by Spark's own loader (`KubernetesUtils.loadPodFromTemplate`,
+/// what the driver does before it creates executors), with executor settings that only a
+/// template can carry.
+#[test]
+fn sparks_loader_reads_the_executor_template() {
+    let Some(home) = spark_home() else { return };
+    let text = AUTH_EXAMPLE.replace(
+        "  executor:\n",
+        "  volumes:\n    - {name: data, emptyDir: {}}\n  executor:\n    volumeMounts: [{name: data, mountPath: /data}]\n    tolerations: [{key: spot, operator: Exists}]\n",
+    );
+    assert_ne!(text, AUTH_EXAMPLE, "the example changed; update this test");
+    let loaded = sparkop_api::manifest::load_str("t.yaml", &text, Default::default());
+    let sparkop_api::manifest::Object::SparkApplication(app) = &loaded.documents[0].object else {
+        panic!("not an application")
+    };
+    let plan = sparkop_core::plan(app).expect("plan");
+    let (auth_secret, ui_keystore_secret, _) = sparkop_operator::build::secret_choice(&plan);
+    let ctx = sparkop_operator::build::Context {
+        uid: sparkop_testcluster::recorder::UID.into(),
+        attempt: 0,
+        auth_secret,
+        ui_keystore_secret,
+        spark_version: "4.3.0".into(),
+    };
+    let o = sparkop_operator::build::driver_objects(app, &plan, &ctx).expect("objects");
+    let template =
+        &o.config_map.data.as_ref().expect("data")[sparkop_operator::build::EXECUTOR_TEMPLATE_KEY];
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("pod-spec-template.yml");
+    std::fs::write(&file, template).expect("write");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/LoadTemplate.java");
+    let cp = format!("{}/jars/*", home.display());
+    let ok = Command::new("javac")
+        .args(["-nowarn", "-cp", &cp, "-d"])
+        .arg(dir.path())
+        .arg(&src)
+        .status()
+        .expect("javac");
+    assert!(ok.success(), "javac failed");
+    let out = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{}:{cp}", dir.path().display()))
+        .arg("LoadTemplate")
+        .arg(&file)
+        .arg(sparkop_operator::build::EXECUTOR_CONTAINER)
+        .output()
+        .expect("java");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for fact in [
+        "container=spark-kubernetes-executor",
+        "drop=[ALL]",
+        "allowPrivilegeEscalation=false",
+        "mounts=1",
+        "otherContainers=0",
+        "volumes=1",
+        "tolerations=1",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == fact),
+            "{fact} missing:\n{stdout}"
+        );
+    }
 }

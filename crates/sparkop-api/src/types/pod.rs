@@ -196,7 +196,78 @@ macro_rules! spark_pod_spec {
             pub share_process_namespace: Option<bool>,
             $( $(#[$fmeta])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $field: $ty, )*
         }
+
+        impl $name {
+            /// The pod and container settings drivers and executors share.
+            pub fn pod_settings(&self) -> PodSettings<'_> {
+                PodSettings {
+                    template: self.template.as_ref(),
+                    env: self.env.as_deref().unwrap_or_default(),
+                    env_from: self.env_from.as_deref().unwrap_or_default(),
+                    volume_mounts: self.volume_mounts.as_deref().unwrap_or_default(),
+                    affinity: self.affinity.as_ref(),
+                    tolerations: self.tolerations.as_ref(),
+                    pod_security_context: self.pod_security_context.as_ref(),
+                    security_context: self.security_context.as_ref(),
+                    scheduler_name: self.scheduler_name.as_deref(),
+                    sidecars: self.sidecars.as_deref().unwrap_or_default(),
+                    init_containers: self.init_containers.as_deref().unwrap_or_default(),
+                    host_network: self.host_network,
+                    node_selector: self.node_selector.as_ref(),
+                    dns_config: self.dns_config.as_ref(),
+                    termination_grace_period_seconds: self.termination_grace_period_seconds,
+                    host_aliases: self.host_aliases.as_deref().unwrap_or_default(),
+                    share_process_namespace: self.share_process_namespace,
+                    lifecycle: self.lifecycle.as_ref(),
+                    priority_class_name: self.priority_class_name.as_deref(),
+                }
+            }
+        }
     };
+}
+
+/// The pod-level and container-level settings of a driver or executor, borrowed: the builders
+/// apply them in one place to the driver pod and to the executor pod template.
+#[derive(Clone, Copy, Debug)]
+pub struct PodSettings<'a> {
+    /// Pod template the generated pod is laid over.
+    pub template: Option<&'a core::PodTemplateSpec>,
+    /// Container environment.
+    pub env: &'a [core::EnvVar],
+    /// Container environment sources.
+    pub env_from: &'a [core::EnvFromSource],
+    /// Container volume mounts.
+    pub volume_mounts: &'a [core::VolumeMount],
+    /// Pod affinity.
+    pub affinity: Option<&'a core::Affinity>,
+    /// Pod tolerations.
+    pub tolerations: Option<&'a Vec<core::Toleration>>,
+    /// Pod security context.
+    pub pod_security_context: Option<&'a core::PodSecurityContext>,
+    /// Container security context.
+    pub security_context: Option<&'a core::SecurityContext>,
+    /// Scheduler name.
+    pub scheduler_name: Option<&'a str>,
+    /// Extra containers.
+    pub sidecars: &'a [core::Container],
+    /// Init containers.
+    pub init_containers: &'a [core::Container],
+    /// Host network.
+    pub host_network: Option<bool>,
+    /// Node selector of the role.
+    pub node_selector: Option<&'a BTreeMap<String, String>>,
+    /// DNS settings.
+    pub dns_config: Option<&'a core::PodDNSConfig>,
+    /// Termination grace period.
+    pub termination_grace_period_seconds: Option<i64>,
+    /// `/etc/hosts` entries.
+    pub host_aliases: &'a [core::HostAlias],
+    /// Shared process namespace.
+    pub share_process_namespace: Option<bool>,
+    /// Container lifecycle hooks.
+    pub lifecycle: Option<&'a core::Lifecycle>,
+    /// Priority class.
+    pub priority_class_name: Option<&'a str>,
 }
 
 spark_pod_spec! {

@@ -8,6 +8,7 @@
 //! `secretKeyRef`. A test scans every built object for the values of the Secrets involved.
 
 pub mod names;
+mod pod_settings;
 #[cfg(test)]
 mod tests;
 
@@ -32,7 +33,12 @@ pub const UI_TLS_MOUNT: &str = "/mnt/sparkop/ui-tls";
 pub const CONF_DIR: &str = "/opt/spark/conf";
 /// The driver container's name (as spark-submit names it).
 pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
-const DRIVER_PORT: u16 = 7078;
+/// The executor container's name in the executor pod template (Spark's default).
+pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
+/// The ConfigMap key (and file name in SPARK_CONF_DIR) of the executor pod template.
+pub const EXECUTOR_TEMPLATE_KEY: &str = "pod-spec-template.yml";
+/// The driver's RPC port.
+pub const DRIVER_PORT: u16 = 7078;
 const BLOCK_MANAGER_PORT: u16 = 7079;
 const LOCAL_DIR: &str = "/var/data/spark-local";
 
@@ -205,6 +211,50 @@ fn from_json<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, 
     serde_json::from_value(v).map_err(|e| invalid(what, e.to_string()))
 }
 
+/// The executor pod template (YAML) the driver lays its executor pods over: the hardened
+/// container security context and everything `spec.executor` sets that Spark's own settings
+/// cannot carry (volume mounts, scheduling, security contexts, extra containers), over
+/// `spec.executor.template` when given.
+fn executor_template(app: &SparkApplication) -> Result<String, BuildError> {
+    let settings = app.spec.executor.pod_settings();
+    let base = match settings.template {
+        Some(t) => {
+            serde_json::to_value(t).map_err(|e| invalid("spec.executor.template", e.to_string()))?
+        }
+        None => json!({}),
+    };
+    let mut pod_spec = base.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let mut containers: Vec<Value> = pod_spec["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let at = containers
+        .iter()
+        .position(|c| c["name"] == EXECUTOR_CONTAINER);
+    let mut container = match at {
+        Some(i) => containers.remove(i),
+        None => json!({"name": EXECUTOR_CONTAINER}),
+    };
+    if container.get("securityContext").is_none() {
+        container["securityContext"] = pod_settings::hardened_container_security();
+    }
+    pod_spec["containers"] = Value::Array(containers);
+    if let Some(sa) = &app.spec.executor.service_account {
+        pod_spec["serviceAccountName"] = sa.clone().into();
+    }
+    pod_settings::apply(app, "executor", &settings, &mut pod_spec, container)?;
+    let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "spec": pod_spec});
+    if let Some(m) = base.get("metadata").filter(|m| !m.is_null()) {
+        pod["metadata"] = m.clone();
+    }
+    let yaml =
+        serde_saphyr::to_string(&pod).map_err(|e| invalid("spec.executor", e.to_string()))?;
+    Ok(format!(
+        "# Executor pod template of {}, written by sparkop\n{yaml}",
+        app.metadata.name.as_deref().unwrap_or_default()
+    ))
+}
+
 /// Builds every object of attempt `ctx.attempt` of `app`.
 pub fn driver_objects(
     app: &SparkApplication,
@@ -309,6 +359,15 @@ pub fn driver_objects(
             m.path.clone(),
         );
     }
+    conf.insert(
+        "spark.kubernetes.executor.podTemplateFile".into(),
+        format!("{CONF_DIR}/{EXECUTOR_TEMPLATE_KEY}"),
+    );
+    conf.insert(
+        "spark.kubernetes.executor.podTemplateContainerName".into(),
+        EXECUTOR_CONTAINER.into(),
+    );
+    let executor_template = executor_template(app)?;
     let mut volumes: Vec<Value> = Vec::new();
     let mut mounts: Vec<Value> = Vec::new();
     if plan.auth_secret.is_some() {
@@ -373,7 +432,10 @@ pub fn driver_objects(
     mounts.push(json!({"name": "spark-local-dir-1", "mountPath": LOCAL_DIR}));
     volumes.push(json!({"name": "spark-conf-volume-driver", "configMap": {
         "name": names.config_map,
-        "items": [{"key": "spark.properties", "path": "spark.properties", "mode": 0o444}],
+        "items": [
+            {"key": "spark.properties", "path": "spark.properties", "mode": 0o444},
+            {"key": EXECUTOR_TEMPLATE_KEY, "path": EXECUTOR_TEMPLATE_KEY, "mode": 0o444},
+        ],
     }}));
     mounts.push(json!({"name": "spark-conf-volume-driver", "mountPath": CONF_DIR}));
 
@@ -445,22 +507,13 @@ pub fn driver_objects(
         "env": env,
         "ports": ports,
         "resources": {"requests": {"cpu": cpu, "memory": mem_q}, "limits": limits},
-        "securityContext": {
-            "allowPrivilegeEscalation": false,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": pod_settings::hardened_container_security(),
         "volumeMounts": mounts,
     });
     if let Some(p) = &spec.image_pull_policy {
         container["imagePullPolicy"] = p.clone().into();
     }
-    if let Some(sc) = &spec.driver.security_context {
-        container["securityContext"] = serde_json::to_value(sc)
-            .map_err(|e| invalid("spec.driver.securityContext", e.to_string()))?;
-    }
     let mut pod_spec = json!({
-        "containers": [container],
         "restartPolicy": "Never",
         "volumes": volumes,
         "enableServiceLinks": false,
@@ -468,30 +521,13 @@ pub fn driver_objects(
     if let Some(sa) = &spec.driver.service_account {
         pod_spec["serviceAccountName"] = sa.clone().into();
     }
-    let node_selector = spec
-        .driver
-        .node_selector
-        .clone()
-        .or_else(|| spec.node_selector.clone());
-    if let Some(ns) = node_selector {
-        pod_spec["nodeSelector"] = json!(ns);
-    }
-    for (field, value) in [
-        (
-            "tolerations",
-            serde_json::to_value(&spec.driver.tolerations),
-        ),
-        ("affinity", serde_json::to_value(&spec.driver.affinity)),
-        (
-            "securityContext",
-            serde_json::to_value(&spec.driver.pod_security_context),
-        ),
-    ] {
-        let value = value.map_err(|e| invalid("spec.driver", e.to_string()))?;
-        if !value.is_null() {
-            pod_spec[field] = value;
-        }
-    }
+    pod_settings::apply(
+        app,
+        "driver",
+        &spec.driver.pod_settings(),
+        &mut pod_spec,
+        container,
+    )?;
     if let Some(secrets) = &spec.image_pull_secrets {
         pod_spec["imagePullSecrets"] = secrets.iter().map(|s| json!({"name": s})).collect();
     }
@@ -516,7 +552,11 @@ pub fn driver_objects(
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": meta(&names.config_map, json!({"spark-app-selector": names.app_selector})),
             "immutable": true,
-            "data": {"spark.properties": properties, "spark.kubernetes.namespace": ns},
+            "data": {
+                "spark.properties": properties,
+                "spark.kubernetes.namespace": ns,
+                EXECUTOR_TEMPLATE_KEY: executor_template,
+            },
         }),
         "configmap",
     )?;

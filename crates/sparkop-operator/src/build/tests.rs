@@ -164,3 +164,142 @@ fn the_preview_lists_generated_secrets_without_values_then_the_objects() {
     }
     assert_eq!(objects[0]["metadata"]["name"], "secure-pi-sparkop-auth");
 }
+
+/// An application that customises both roles the way users do (pod-level fields Spark's own
+/// settings cannot carry).
+const CUSTOMISED: &str = r#"
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata: {name: custom, namespace: default}
+spec:
+  type: Scala
+  sparkVersion: "4.3.0"
+  image: "apache/spark:4.3.0"
+  mainClass: org.example.Main
+  mainApplicationFile: "local:///opt/app/app.jar"
+  nodeSelector: {pool: spark}
+  volumes:
+    - {name: data, persistentVolumeClaim: {claimName: data}}
+    - {name: unused, emptyDir: {}}
+    - {name: cache, emptyDir: {}}
+  driver:
+    cores: 1
+    serviceAccount: spark
+    env:
+      - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+      - {name: PLAIN, value: "x"}
+  executor:
+    instances: 2
+    serviceAccount: spark-exec
+    volumeMounts: [{name: data, mountPath: /data}]
+    tolerations: [{key: spot, operator: Exists, effect: NoSchedule}]
+    nodeSelector: {pool: executors}
+    securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true}
+    podSecurityContext: {fsGroup: 185}
+    env:
+      - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+      - {name: FROM_SECRET, valueFrom: {secretKeyRef: {name: s, key: k}}}
+    sidecars: [{name: log-shipper, image: "busybox:1", volumeMounts: [{name: cache, mountPath: /cache}]}]
+    priorityClassName: batch
+    template:
+      metadata: {labels: {team: data}}
+      spec:
+        containers: [{name: spark-kubernetes-executor, resources: {limits: {"nvidia.com/gpu": 1}}}]
+"#;
+
+fn template_of(o: &DriverObjects) -> serde_json::Value {
+    let text = &o.config_map.data.as_ref().expect("data")[EXECUTOR_TEMPLATE_KEY];
+    serde_saphyr::from_str(text).expect("the executor template is YAML")
+}
+
+#[test]
+fn executor_settings_reach_the_executor_pod_template() {
+    let o = build(CUSTOMISED);
+    let t = template_of(&o);
+    let spec = &t["spec"];
+    let c = &spec["containers"][0];
+    assert_eq!(c["name"], EXECUTOR_CONTAINER);
+    assert_eq!(c["volumeMounts"][0]["mountPath"], "/data");
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        c["resources"]["limits"]["nvidia.com/gpu"], "1",
+        "template kept"
+    );
+    // Only the variable Spark's own settings cannot carry; the secret one goes by reference
+    // through spark.kubernetes.executor.secretKeyRef and never appears as a value.
+    let env: Vec<&str> = c["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(env, ["POD_IP"]);
+    assert_eq!(spec["containers"][1]["name"], "log-shipper");
+    let volumes: Vec<&str> = spec["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(
+        volumes,
+        ["data", "cache"],
+        "only the volumes the executor mounts"
+    );
+    assert_eq!(spec["tolerations"][0]["key"], "spot");
+    assert_eq!(
+        spec["nodeSelector"]["pool"], "executors",
+        "the role's selector wins"
+    );
+    assert_eq!(spec["securityContext"]["fsGroup"], 185);
+    assert_eq!(spec["serviceAccountName"], "spark-exec");
+    assert_eq!(spec["priorityClassName"], "batch");
+    assert_eq!(t["metadata"]["labels"]["team"], "data");
+    let props = &o.config_map.data.as_ref().expect("data")["spark.properties"];
+    assert!(props.contains(
+        "spark.kubernetes.executor.podTemplateFile=/opt/spark/conf/pod-spec-template.yml"
+    ));
+    assert!(props.contains("spark.kubernetes.executor.secretKeyRef.FROM_SECRET=s\\:k"));
+}
+
+#[test]
+fn the_driver_gets_its_own_settings_and_the_hardened_default() {
+    let o = build(CUSTOMISED);
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    let c = &pod["spec"]["containers"][0];
+    assert_eq!(c["name"], DRIVER_CONTAINER);
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "ALL");
+    assert!(
+        c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .any(|e| e["name"] == "NODE"
+                && e["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName")
+    );
+    assert_eq!(
+        pod["spec"]["nodeSelector"]["pool"], "spark",
+        "the app-level selector"
+    );
+    assert!(
+        pod["spec"]["tolerations"].is_null(),
+        "executor settings stay there"
+    );
+    let volumes: Vec<&str> = pod["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert!(
+        !volumes.contains(&"data") && !volumes.contains(&"unused"),
+        "{volumes:?}"
+    );
+    // A plain executor template still hardens the container.
+    let plain = template_of(&build(SECURE_PI));
+    assert_eq!(
+        plain["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"][0],
+        "ALL"
+    );
+}

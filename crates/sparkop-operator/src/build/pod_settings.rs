@@ -1,0 +1,143 @@
+//! The settings an application gives its driver or executors — environment from fields and
+//! ConfigMaps, volume mounts, scheduling, security contexts, extra containers — laid onto a
+//! pod spec and its Spark container. One place for the driver pod and the executor pod
+//! template, so an executor gets what the manifest asks for exactly as the driver does.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use sparkop_api::SparkApplication;
+use sparkop_api::types::pod::PodSettings;
+
+use super::{BuildError, invalid};
+
+/// The hardened default of every Spark container sparkop describes (a role's
+/// `securityContext` replaces it).
+pub(crate) fn hardened_container_security() -> Value {
+    json!({
+        "allowPrivilegeEscalation": false,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T, field: &str) -> Result<Value, BuildError> {
+    serde_json::to_value(v).map_err(|e| invalid(field, e.to_string()))
+}
+
+fn push_all(target: &mut Value, key: &str, items: Vec<Value>) {
+    if items.is_empty() {
+        return;
+    }
+    match target[key].as_array_mut() {
+        Some(list) => list.extend(items),
+        None => target[key] = Value::Array(items),
+    }
+}
+
+/// Applies `s` (the settings of `spec.{role}`) to `pod_spec` and its Spark `container`, which
+/// becomes the pod's first container (before any the pod spec already has, then sidecars).
+///
+/// Environment variables with a plain value or a `secretKeyRef` are not added here: the plan
+/// carries those (executors get them through Spark's own settings); the others (`fieldRef`,
+/// `configMapKeyRef`, `resourceFieldRef`) only reach a pod this way.
+pub(crate) fn apply(
+    app: &SparkApplication,
+    role: &str,
+    s: &PodSettings<'_>,
+    pod_spec: &mut Value,
+    mut container: Value,
+) -> Result<(), BuildError> {
+    let field = format!("spec.{role}");
+    let extra_env = s
+        .env
+        .iter()
+        .filter(|v| {
+            v.value.is_none()
+                && v.value_from
+                    .as_ref()
+                    .is_some_and(|f| f.secret_key_ref.is_none())
+        })
+        .map(|v| to_json(v, &format!("{field}.env")))
+        .collect::<Result<Vec<_>, _>>()?;
+    push_all(&mut container, "env", extra_env);
+    if !s.env_from.is_empty() {
+        container["envFrom"] = to_json(&s.env_from, &format!("{field}.envFrom"))?;
+    }
+    let mounts = s
+        .volume_mounts
+        .iter()
+        .map(|m| to_json(m, &format!("{field}.volumeMounts")))
+        .collect::<Result<Vec<_>, _>>()?;
+    push_all(&mut container, "volumeMounts", mounts);
+    if let Some(l) = s.lifecycle {
+        container["lifecycle"] = to_json(l, &format!("{field}.lifecycle"))?;
+    }
+    if let Some(sc) = s.security_context {
+        container["securityContext"] = to_json(sc, &format!("{field}.securityContext"))?;
+    }
+
+    // spec.volumes that this role's containers mount.
+    let mounted: BTreeSet<&str> = s
+        .volume_mounts
+        .iter()
+        .chain(
+            s.sidecars
+                .iter()
+                .chain(s.init_containers)
+                .flat_map(|c| c.volume_mounts.iter().flatten()),
+        )
+        .map(|m| m.name.as_str())
+        .collect();
+    let volumes = app
+        .spec
+        .volumes
+        .iter()
+        .flatten()
+        .filter(|v| mounted.contains(v.name.as_str()))
+        .map(|v| to_json(v, "spec.volumes"))
+        .collect::<Result<Vec<_>, _>>()?;
+    push_all(pod_spec, "volumes", volumes);
+    let sidecars = s
+        .sidecars
+        .iter()
+        .map(|c| to_json(c, &format!("{field}.sidecars")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let others = pod_spec["containers"].take();
+    let mut containers = vec![container];
+    containers.extend(others.as_array().into_iter().flatten().cloned());
+    containers.extend(sidecars);
+    pod_spec["containers"] = Value::Array(containers);
+    let inits = s
+        .init_containers
+        .iter()
+        .map(|c| to_json(c, &format!("{field}.initContainers")))
+        .collect::<Result<Vec<_>, _>>()?;
+    push_all(pod_spec, "initContainers", inits);
+    if let Some(ns) = s.node_selector.or(app.spec.node_selector.as_ref()) {
+        pod_spec["nodeSelector"] = json!(ns);
+    }
+    let optional = [
+        ("tolerations", to_json(&s.tolerations, &field)?),
+        ("affinity", to_json(&s.affinity, &field)?),
+        ("securityContext", to_json(&s.pod_security_context, &field)?),
+        ("schedulerName", json!(s.scheduler_name)),
+        ("hostNetwork", json!(s.host_network)),
+        ("dnsConfig", to_json(&s.dns_config, &field)?),
+        (
+            "terminationGracePeriodSeconds",
+            json!(s.termination_grace_period_seconds),
+        ),
+        ("shareProcessNamespace", json!(s.share_process_namespace)),
+        ("priorityClassName", json!(s.priority_class_name)),
+    ];
+    for (key, value) in optional {
+        if !value.is_null() {
+            pod_spec[key] = value;
+        }
+    }
+    if !s.host_aliases.is_empty() {
+        pod_spec["hostAliases"] = to_json(&s.host_aliases, &format!("{field}.hostAliases"))?;
+    }
+    Ok(())
+}
