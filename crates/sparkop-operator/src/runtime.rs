@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::core::PartialObjectMeta;
 use kube::core::{DynamicObject, GroupVersionKind};
 use kube::discovery::ApiResource;
 use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use secrecy::ExposeSecret;
@@ -24,7 +25,7 @@ use sparkop_api::k8s_openapi::api::networking::v1::NetworkPolicy;
 use sparkop_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use sparkop_api::k8s_openapi::jiff::Timestamp;
 use sparkop_api::manifest::Object;
-use sparkop_api::types::status::DriverInfo;
+use sparkop_api::types::status::{DriverInfo, SparkApplicationStatus};
 use sparkop_api::{Severity, SparkApplication};
 use sparkop_core::LaunchPlan;
 use sparkop_core::plan::{AuthSecret, KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY};
@@ -32,7 +33,7 @@ use sparkop_core::posture::Cipher;
 
 use crate::build::{self, Context as BuildContext, Generated, Names};
 use crate::metrics::Metrics;
-use crate::reconcile::{self, Action, Decision, DriverPhase, Observed};
+use crate::reconcile::{self, Action, Decision, DriverPhase, Observed, executors};
 
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "sparkop";
@@ -113,8 +114,7 @@ pub async fn run(
     } else {
         opts.namespaces.iter().cloned().map(Some).collect()
     };
-    let pods_cfg =
-        watcher::Config::default().labels("sparkoperator.k8s.io/launched-by-spark-operator=true");
+    let pods_cfg = watcher::Config::default().labels(&format!("{}=true", build::LAUNCHED_BY_LABEL));
     // Only metadata is watched and cached (applications and their driver pods, managedFields
     // dropped): memory stays small with many applications, and an application whose spec does
     // not deserialize cannot stall the watch. Each reconcile reads its application in full.
@@ -138,9 +138,19 @@ pub async fn run(
         let pod_stream = watcher(pods, pods_cfg.clone())
             .default_backoff()
             .touched_objects();
+        // Driver and executor pods carry the application's name as a label (executors are
+        // owned by the driver pod, not by the application).
+        let to_app = |pod: PartialObjectMeta<Pod>| {
+            let app = pod.labels().get(build::APP_NAME_LABEL).cloned();
+            let ns = pod.namespace();
+            app.map(|name| {
+                ObjectRef::<PartialObjectMeta<SparkApplication>>::new_with(&name, ())
+                    .within(ns.as_deref().unwrap_or_default())
+            })
+        };
         Box::pin(
             Controller::for_stream(app_stream, reader)
-                .owns_stream(pod_stream)
+                .watches_stream(pod_stream, to_app)
                 .with_config(ControllerConfig::default().concurrency(opts.concurrency))
                 .graceful_shutdown_on(shutdown.clone())
                 .run(reconcile_app, error_policy, ctx.clone())
@@ -179,6 +189,15 @@ pub fn spec_hash(app: &SparkApplication) -> String {
         o.remove("suspend");
     }
     hex::encode(&Sha256::digest(v.to_string().as_bytes())[..8])
+}
+
+/// The application has ended (its executors are settled).
+fn finished(status: &SparkApplicationStatus) -> bool {
+    use sparkop_api::types::status::ApplicationStateType as S;
+    matches!(
+        status.application_state.state,
+        S::Completed | S::Failed | S::SubmissionFailed | S::Suspended
+    )
 }
 
 fn phase_of(pod: Option<&Pod>) -> DriverPhase {
@@ -288,10 +307,32 @@ async fn reconcile_app(
     } else {
         None
     };
+    let executors = if status.submission_attempts > 0 && !finished(&status) {
+        let selector = format!(
+            "spark-app-selector={},spark-role=executor",
+            names.app_selector
+        );
+        let list = pods
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(kube_err("listing the executor pods"))?;
+        Some(
+            list.items
+                .iter()
+                .map(|p| {
+                    let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+                    (p.name_any(), executors::state_of_phase(phase))
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
     let obs = Observed {
         now,
         driver: phase_of(pod.as_ref()),
         spec_hash: spec_hash(&app),
+        executors,
     };
     let mut decision = reconcile::next(&app, &obs, &ctx.config);
     let mut requeue: Option<Duration> = None;

@@ -169,9 +169,69 @@ async fn scenario() {
     use base64::Engine as _;
     assert!(!everything.contains(&base64::engine::general_purpose::STANDARD.encode(secret_value)));
 
-    // The driver exits 0: COMPLETED.
+    // Executors, created the way the driver creates them (owned by the driver pod, with the
+    // labels sparkop's conf gives them): their states reach the status.
+    let selector = pod.metadata.labels.as_ref().expect("labels")["spark-app-selector"].clone();
+    assert!(
+        props.contains(&format!(
+            "spark.kubernetes.executor.label.sparkoperator.k8s.io/app-name={name}"
+        )),
+        "{props}"
+    );
+    for i in 1..=2 {
+        let executor: Pod = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": format!("{name}-exec-{i}"),
+                "labels": {
+                    "spark-app-selector": selector, "spark-role": "executor",
+                    "spark-exec-id": i.to_string(),
+                    "sparkoperator.k8s.io/app-name": name,
+                    "sparkoperator.k8s.io/launched-by-spark-operator": "true",
+                },
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": driver,
+                                      "uid": pod.metadata.uid.clone().expect("uid"), "controller": true}],
+            },
+            "spec": {"containers": [{"name": "spark-kubernetes-executor", "image": "apache/spark:4.3.0"}]},
+        }))
+        .expect("executor");
+        pods.create(&PostParams::default(), &executor)
+            .await
+            .expect("create executor");
+    }
+    let executor_states = |want: &'static [(&'static str, &'static str)]| {
+        let apps = apps.clone();
+        async move {
+            wait("executor states", Duration::from_secs(60), || async {
+                let app = apps.get(name).await.ok()?;
+                let got = serde_json::to_value(app.status?.executor_state?).ok()?;
+                want.iter()
+                    .all(|(pod, state)| got[format!("{name}-exec-{pod}")] == *state)
+                    .then_some(())
+            })
+            .await
+        }
+    };
+    executor_states(&[("1", "RUNNING"), ("2", "RUNNING")]).await;
+    // Spark removes executors it stops; while the driver runs that is not yet an outcome.
+    pods.delete(
+        &format!("{name}-exec-2"),
+        &DeleteParams::default().grace_period(0),
+    )
+    .await
+    .expect("delete executor");
+    executor_states(&[("1", "RUNNING"), ("2", "UNKNOWN")]).await;
+
+    // The driver exits 0: COMPLETED, and the executors with it.
+    pods.delete(
+        &format!("{name}-exec-1"),
+        &DeleteParams::default().grace_period(0),
+    )
+    .await
+    .expect("delete executor");
     finish_driver(&pods, &driver, 0).await;
     wait_state(&apps, name, "COMPLETED").await;
+    executor_states(&[("1", "COMPLETED"), ("2", "COMPLETED")]).await;
 
     // OnFailure with one retry: the first failure reruns (a new attempt, new pod), the second fails.
     let mut retry = app_json(AUTH_EXAMPLE);

@@ -422,6 +422,14 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
             "shuffle and spill files encrypted",
         ),
         (
+            "spark.kubernetes.executor.label.sparkoperator.k8s.io/app-name",
+            "executors labelled with their application, so the operator reports their states",
+        ),
+        (
+            "spark.kubernetes.executor.label.sparkoperator.k8s.io/launched-by-spark-operator",
+            "the label the operator's pod watch selects",
+        ),
+        (
             "spark.kubernetes.executor.podTemplateFile",
             "executors are laid over sparkop's executor pod template",
         ),

@@ -189,7 +189,16 @@ pub fn status(args: &NameArgs) -> anyhow::Result<i32> {
             writeln!(out, "web UI:      {scheme}://{a} (in the cluster)")?;
         }
         if let Some(ex) = &s.executor_state {
-            writeln!(out, "executors:   {}", ex.len())?;
+            let mut by_state: std::collections::BTreeMap<String, usize> = Default::default();
+            for state in ex.values() {
+                let name = serde_json::to_value(state)?
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_owned();
+                *by_state.entry(name).or_default() += 1;
+            }
+            let counts: Vec<String> = by_state.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            writeln!(out, "executors:   {} ({})", ex.len(), counts.join(", "))?;
         }
         for c in s.conditions.iter().flatten() {
             let mark = if c.status == "True" { "✓" } else { "✗" };

@@ -33,6 +33,10 @@ pub const UI_TLS_MOUNT: &str = "/mnt/sparkop/ui-tls";
 pub const CONF_DIR: &str = "/opt/spark/conf";
 /// The driver container's name (as spark-submit names it).
 pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
+/// The label naming the application on its driver and executor pods (as v1beta2 operators do).
+pub const APP_NAME_LABEL: &str = "sparkoperator.k8s.io/app-name";
+/// The label the operator watches pods by.
+pub const LAUNCHED_BY_LABEL: &str = "sparkoperator.k8s.io/launched-by-spark-operator";
 /// The executor container's name in the executor pod template (Spark's default).
 pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
 /// The ConfigMap key (and file name in SPARK_CONF_DIR) of the executor pod template.
@@ -277,8 +281,8 @@ pub fn driver_objects(
         "spark-version": ctx.spark_version,
     });
     let mut labels = selector_labels.clone();
-    labels["sparkoperator.k8s.io/app-name"] = plan.name.clone().into();
-    labels["sparkoperator.k8s.io/launched-by-spark-operator"] = "true".into();
+    labels[APP_NAME_LABEL] = plan.name.clone().into();
+    labels[LAUNCHED_BY_LABEL] = "true".into();
     for (k, v) in spec.driver.labels.iter().flatten() {
         labels[k] = v.clone().into();
     }
@@ -337,6 +341,13 @@ pub fn driver_objects(
             "spark.kubernetes.authenticate.driver.serviceAccountName".into(),
             sa.clone(),
         );
+    }
+    // The operator finds executors (for their states) by the labels it finds drivers by.
+    for (k, v) in [
+        (APP_NAME_LABEL, plan.name.as_str()),
+        (LAUNCHED_BY_LABEL, "true"),
+    ] {
+        conf.insert(format!("spark.kubernetes.executor.label.{k}"), v.into());
     }
     for (k, v) in spec.executor.labels.iter().flatten() {
         conf.insert(format!("spark.kubernetes.executor.label.{k}"), v.clone());

@@ -14,6 +14,7 @@
 //! ```
 //! Backoff between attempts is exponential (interval · 2^(n−1)), capped.
 
+pub mod executors;
 #[cfg(test)]
 mod tests;
 
@@ -24,7 +25,7 @@ use sparkop_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use sparkop_api::k8s_openapi::jiff::{SignedDuration, Timestamp};
 use sparkop_api::types::spark_application::RestartPolicyType;
 use sparkop_api::types::status::{
-    ApplicationState, ApplicationStateType as S, SparkApplicationStatus,
+    ApplicationState, ApplicationStateType as S, ExecutorState, SparkApplicationStatus,
 };
 
 /// The phase of the driver pod of the current attempt.
@@ -53,6 +54,8 @@ pub struct Observed {
     pub driver: DriverPhase,
     /// Hash of the spec that matters for the run (a change invalidates a running attempt).
     pub spec_hash: String,
+    /// The current attempt's executor pods and their states (`None`: not looked at).
+    pub executors: Option<Vec<(String, ExecutorState)>>,
 }
 
 /// Tunables of the operator.
@@ -296,6 +299,7 @@ pub fn submission_failed(
         now,
         driver: DriverPhase::Missing,
         spec_hash: status.submission_id.clone().unwrap_or_default(),
+        executors: None,
     };
     let mut c = Ctx {
         app,
@@ -462,6 +466,17 @@ pub fn next(app: &SparkApplication, obs: &Observed, cfg: &Config) -> Decision {
                 }
             }
         }
+    }
+    // Executors seen belong to the attempt that was current when they were listed.
+    let resubmitted = c.actions.iter().any(|a| matches!(a, Action::Submit { .. }));
+    if let (Some(seen), false) = (&obs.executors, resubmitted) {
+        let vanished = match (&obs.driver, c.status.application_state.state) {
+            (DriverPhase::Running, _) => executors::Vanished::WhileDriverRuns,
+            (_, S::Succeeding | S::Completed) => executors::Vanished::AppSucceeded,
+            _ => executors::Vanished::AppFailed,
+        };
+        c.status.executor_state =
+            executors::merge(c.status.executor_state.as_ref(), seen, vanished);
     }
     Decision {
         status: c.status,

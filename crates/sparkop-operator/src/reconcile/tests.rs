@@ -48,6 +48,16 @@ fn given(state: S, submissions: i32, executions: i32) -> Given {
 }
 
 fn decide(extra: &str, g: Given, driver: DriverPhase, now: i64) -> Decision {
+    decide_seeing(extra, g, driver, now, None)
+}
+
+fn decide_seeing(
+    extra: &str,
+    g: Given,
+    driver: DriverPhase,
+    now: i64,
+    executors: Option<Vec<(String, ExecutorState)>>,
+) -> Decision {
     let mut a = app(extra);
     a.status = Some(SparkApplicationStatus {
         application_state: ApplicationState {
@@ -67,6 +77,7 @@ fn decide(extra: &str, g: Given, driver: DriverPhase, now: i64) -> Decision {
             now: t(now),
             driver,
             spec_hash: "h1".into(),
+            executors,
         },
         &Config::default(),
     )
@@ -340,4 +351,29 @@ fn backoff_is_exponential_and_capped() {
     let got: Vec<u64> = (1..=8).map(|n| backoff(b, n, cap).as_secs()).collect();
     assert_eq!(got, [5, 10, 20, 40, 80, 160, 300, 300]);
     assert_eq!(backoff(b, 100, cap), cap);
+}
+
+#[test]
+fn executors_seen_go_into_the_status_of_their_attempt_only() {
+    let seen = vec![
+        ("app-exec-1".to_owned(), ExecutorState::Running),
+        ("app-exec-2".to_owned(), ExecutorState::Pending),
+    ];
+    let d = decide_seeing(
+        NEVER,
+        given(S::Running, 1, 1),
+        DriverPhase::Running,
+        10,
+        Some(seen.clone()),
+    );
+    assert_eq!(state(&d), S::Running);
+    let states = d.status.executor_state.expect("executor states");
+    assert_eq!(states["app-exec-1"], ExecutorState::Running);
+    assert_eq!(states["app-exec-2"], ExecutorState::Pending);
+    // When the same decision resubmits, what was seen belonged to the old attempt.
+    let mut g = given(S::PendingRerun, 1, 1);
+    g.terminated_at = Some(50);
+    let d = decide_seeing(ON_FAILURE_2, g, DriverPhase::Missing, 60, Some(seen));
+    assert!(has(&d, &Action::Submit { attempt: 1 }));
+    assert_eq!(d.status.executor_state, None);
 }
