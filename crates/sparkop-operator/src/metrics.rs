@@ -1,8 +1,9 @@
 //! Prometheus metrics with the v1beta2 operator's names (`spark_application_*`) plus the
 //! reconciler's own, and the `/metrics`, `/healthz`, `/readyz` endpoints.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::hash::{BuildHasher as _, RandomState};
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,37 +12,120 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+/// Buckets of the reconcile-duration histogram (seconds).
+const RECONCILE_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+/// Buckets of the start and submit latency histograms (seconds).
+const LATENCY_BUCKETS: &[f64] = &[1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
+
+/// A Prometheus histogram with fixed buckets.
+#[derive(Debug)]
+struct Histogram {
+    bounds: &'static [f64],
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, d: Duration) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        let s = d.as_secs_f64();
+        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
+            if s <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {sum}\n{name}_count {count}"
+        );
+    }
+}
 
 /// The operator's counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    apps: Mutex<BTreeSet<String>>,
+    /// Hashes of the applications seen (8 bytes each, not their names).
+    apps: Mutex<HashSet<u64>>,
+    hasher: RandomState,
     submits: AtomicU64,
     running: AtomicU64,
     successes: AtomicU64,
     failures: AtomicU64,
     reconcile_errors: AtomicU64,
-    reconciles: AtomicU64,
-    reconcile_micros: AtomicU64,
-    buckets: [AtomicU64; BUCKETS.len()],
+    reconcile: Histogram,
+    start_latency: Histogram,
+    submit_latency: Histogram,
     /// Set once the controllers run (and, with leader election, this replica leads).
     pub ready: AtomicBool,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            apps: Mutex::default(),
+            hasher: RandomState::new(),
+            submits: AtomicU64::new(0),
+            running: AtomicU64::new(0),
+            successes: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            reconcile_errors: AtomicU64::new(0),
+            reconcile: Histogram::new(RECONCILE_BUCKETS),
+            start_latency: Histogram::new(LATENCY_BUCKETS),
+            submit_latency: Histogram::new(LATENCY_BUCKETS),
+            ready: AtomicBool::new(false),
+        }
+    }
 }
 
 impl Metrics {
     /// An application was reconciled (counts distinct applications).
     pub fn seen(&self, key: &str) {
-        if let Ok(mut apps) = self.apps.lock()
-            && !apps.contains(key)
-        {
-            apps.insert(key.to_owned());
+        let h = self.hasher.hash_one(key);
+        if let Ok(mut apps) = self.apps.lock() {
+            apps.insert(h);
         }
     }
 
     /// A driver was submitted.
     pub fn submitted(&self) {
         self.submits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An application's first driver was submitted `latency` after it was created.
+    pub fn first_submission(&self, latency: Duration) {
+        self.submit_latency.observe(latency);
+    }
+
+    /// An application's driver first ran `latency` after it was created.
+    pub fn started(&self, latency: Duration) {
+        self.start_latency.observe(latency);
     }
 
     /// A state transition (by its Event reason).
@@ -62,17 +146,7 @@ impl Metrics {
 
     /// A reconcile finished in `d`.
     pub fn reconciled(&self, d: Duration) {
-        self.reconciles.fetch_add(1, Ordering::Relaxed);
-        self.reconcile_micros.fetch_add(
-            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        let s = d.as_secs_f64();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if s <= *b {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        self.reconcile.observe(d);
     }
 
     /// The Prometheus text exposition.
@@ -123,22 +197,21 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
-        let name = "sparkop_reconcile_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Time per reconcile\n# TYPE {name} histogram"
+        self.start_latency.render(
+            &mut out,
+            "spark_application_start_latency_seconds",
+            "Time from an application's creation to its driver running",
         );
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{b}\"}} {}",
-                self.buckets[i].load(Ordering::Relaxed)
-            );
-        }
-        let count = self.reconciles.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.reconcile_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+        self.submit_latency.render(
+            &mut out,
+            "spark_application_submit_latency_seconds",
+            "Time from an application's creation to its first driver submission",
+        );
+        self.reconcile.render(
+            &mut out,
+            "sparkop_reconcile_duration_seconds",
+            "Time per reconcile",
+        );
         out
     }
 }
@@ -187,6 +260,8 @@ mod tests {
         m.submitted();
         m.transition("SparkApplicationCompleted");
         m.reconciled(Duration::from_millis(30));
+        m.started(Duration::from_secs(7));
+        m.first_submission(Duration::from_millis(300));
         let text = m.render();
         for line in [
             "spark_application_count 2",
@@ -196,6 +271,12 @@ mod tests {
             "sparkop_reconcile_duration_seconds_bucket{le=\"0.05\"} 1",
             "sparkop_reconcile_duration_seconds_bucket{le=\"0.025\"} 0",
             "sparkop_reconcile_duration_seconds_count 1",
+            "# TYPE spark_application_start_latency_seconds histogram",
+            "spark_application_start_latency_seconds_bucket{le=\"5\"} 0",
+            "spark_application_start_latency_seconds_bucket{le=\"10\"} 1",
+            "spark_application_start_latency_seconds_sum 7",
+            "spark_application_submit_latency_seconds_bucket{le=\"1\"} 1",
+            "spark_application_submit_latency_seconds_count 1",
         ] {
             assert!(text.contains(line), "{line} missing in:\n{text}");
         }

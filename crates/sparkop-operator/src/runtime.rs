@@ -191,6 +191,13 @@ pub fn spec_hash(app: &SparkApplication) -> String {
     hex::encode(&Sha256::digest(v.to_string().as_bytes())[..8])
 }
 
+/// How long ago the application was created.
+fn age(app: &SparkApplication, now: Timestamp) -> Duration {
+    app.creation_timestamp()
+        .and_then(|t| Duration::try_from(now.duration_since(t.0)).ok())
+        .unwrap_or_default()
+}
+
 /// The application has ended (its executors are settled).
 fn finished(status: &SparkApplicationStatus) -> bool {
     use sparkop_api::types::status::ApplicationStateType as S;
@@ -365,6 +372,9 @@ async fn reconcile_app(
                     break;
                 }
                 ctx.metrics.submitted();
+                if attempt == 0 {
+                    ctx.metrics.first_submission(age(&app, now));
+                }
             }
             Action::DeleteAttempt { attempt } => {
                 delete_attempt(&ctx, &ns, &Names::new(&name, &uid, attempt)).await?
@@ -386,6 +396,9 @@ async fn reconcile_app(
         } = action
         {
             ctx.metrics.transition(reason);
+            if reason == "SparkApplicationRunning" && decision.status.execution_attempts == 1 {
+                ctx.metrics.started(age(&app, now));
+            }
             let ev = Event {
                 type_: if *warning {
                     EventType::Warning

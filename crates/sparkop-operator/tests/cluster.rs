@@ -294,6 +294,20 @@ async fn scenario() {
     let text = metrics.render();
     assert!(text.contains("spark_application_success_count 1"), "{text}");
     assert!(text.contains("spark_application_failure_count 1"), "{text}");
+    // Latencies from creation: both applications' first runs and first submissions (the
+    // rerun of "retrying" is neither).
+    assert!(
+        text.contains("spark_application_start_latency_seconds_count 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("spark_application_submit_latency_seconds_count 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("spark_application_submit_latency_seconds_bucket{le=\"+Inf\"} 2"),
+        "{text}"
+    );
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), running).await;
 }
