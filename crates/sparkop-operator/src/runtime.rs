@@ -20,7 +20,7 @@ use kube::{Client, Resource, ResourceExt};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sparkop_api::k8s_openapi::ByteString;
-use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
+use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, Service};
 use sparkop_api::k8s_openapi::api::networking::v1::NetworkPolicy;
 use sparkop_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use sparkop_api::k8s_openapi::jiff::Timestamp;
@@ -72,6 +72,9 @@ fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> RuntimeError
 pub struct Options {
     /// Namespaces to watch; empty means all.
     pub namespaces: Vec<String>,
+    /// Watch only namespaces with these labels (a label selector, e.g. `spark=enabled`);
+    /// followed live, so labelling a namespace brings its applications in.
+    pub namespace_selector: Option<String>,
     /// State machine tunables.
     pub config: reconcile::Config,
     /// At most this many reconciles at once (0: unbounded).
@@ -87,6 +90,8 @@ pub struct Ctx {
     config: reconcile::Config,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The selected namespaces, when a selector is in use.
+    selected: Option<reflector::Store<PartialObjectMeta<Namespace>>>,
 }
 
 /// Runs controllers for the configured namespaces until `shutdown` resolves.
@@ -103,17 +108,35 @@ pub async fn run(
             instance: Some(opts.instance.clone()).filter(|i| !i.is_empty()),
         },
     );
+    // With a namespace selector: one cluster-wide controller, and a metadata watch of the
+    // selected namespaces that gates reconciles and brings a namespace's applications in
+    // when it starts matching.
+    let ns_watch = opts.namespace_selector.as_ref().map(|selector| {
+        let (reader, writer) = reflector::store::<PartialObjectMeta<Namespace>>();
+        let stream = watcher(
+            Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
+            watcher::Config::default().labels(selector),
+        )
+        .default_backoff()
+        .modify(|m: &mut PartialObjectMeta<Namespace>| m.metadata.managed_fields = None)
+        .reflect(writer)
+        .touched_objects();
+        (reader, stream)
+    });
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         recorder,
         config: opts.config.clone(),
         metrics,
+        selected: ns_watch.as_ref().map(|(r, _)| r.clone()),
     });
-    let namespaces: Vec<Option<String>> = if opts.namespaces.is_empty() {
-        vec![None]
-    } else {
-        opts.namespaces.iter().cloned().map(Some).collect()
-    };
+    let namespaces: Vec<Option<String>> =
+        if opts.namespaces.is_empty() || opts.namespace_selector.is_some() {
+            vec![None]
+        } else {
+            opts.namespaces.iter().cloned().map(Some).collect()
+        };
+    let mut ns_stream = ns_watch.map(|(_, s)| s);
     let pods_cfg = watcher::Config::default().labels(&format!("{}=true", build::LAUNCHED_BY_LABEL));
     // Only metadata is watched and cached (applications and their driver pods, managedFields
     // dropped): memory stays small with many applications, and an application whose spec does
@@ -148,9 +171,22 @@ pub async fn run(
                     .within(ns.as_deref().unwrap_or_default())
             })
         };
+        let mut controller =
+            Controller::for_stream(app_stream, reader.clone()).watches_stream(pod_stream, to_app);
+        if let Some(stream) = ns_stream.take() {
+            let apps_in = move |ns: PartialObjectMeta<Namespace>| {
+                let name = ns.name_any();
+                reader
+                    .state()
+                    .iter()
+                    .filter(|a| a.namespace().as_deref() == Some(name.as_str()))
+                    .map(|a| ObjectRef::from_obj(a.as_ref()))
+                    .collect::<Vec<_>>()
+            };
+            controller = controller.watches_stream(stream, apps_in);
+        }
         Box::pin(
-            Controller::for_stream(app_stream, reader)
-                .watches_stream(pod_stream, to_app)
+            controller
                 .with_config(ControllerConfig::default().concurrency(opts.concurrency))
                 .graceful_shutdown_on(shutdown.clone())
                 .run(reconcile_app, error_policy, ctx.clone())
@@ -255,6 +291,14 @@ async fn reconcile_app(
         .namespace()
         .ok_or_else(|| RuntimeError::Object("no namespace".into()))?;
     let name = meta.name_any();
+    if let Some(selected) = &ctx.selected
+        && selected
+            .get(&ObjectRef::<PartialObjectMeta<Namespace>>::new(&ns))
+            .is_none()
+    {
+        // Not (or no longer) a selected namespace: its applications are left alone.
+        return Ok(Requeue::await_change());
+    }
     let apps: Api<SparkApplication> = Api::namespaced(ctx.client.clone(), &ns);
     let now = Timestamp::now();
     // Read untyped first: a spec that does not deserialize is reported, not retried forever.

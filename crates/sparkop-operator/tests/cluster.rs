@@ -72,6 +72,7 @@ async fn scenario() {
     };
     let opts = Options {
         namespaces: vec!["default".into()],
+        namespace_selector: None,
         config: Config {
             default_retry_interval: Duration::from_secs(1),
             ..Config::default()

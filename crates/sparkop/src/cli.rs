@@ -199,8 +199,12 @@ pub struct LogsArgs {
 #[derive(Debug, clap::Args)]
 pub struct OperatorArgs {
     /// A namespace to watch (repeatable); all namespaces when none is given.
-    #[arg(long = "namespace", short)]
+    #[arg(long = "namespace", short, conflicts_with = "namespace_selector")]
     pub namespaces: Vec<String>,
+    /// Watch only namespaces with these labels, e.g. `spark=enabled` (followed live: labelling
+    /// a namespace brings its applications in). Needs list/watch on namespaces.
+    #[arg(long, value_name = "SELECTOR")]
+    pub namespace_selector: Option<String>,
     /// Serve /metrics, /healthz and /readyz here.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub metrics_addr: std::net::SocketAddr,

@@ -31,6 +31,7 @@ pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
         });
         let opts = Options {
             namespaces: args.namespaces.clone(),
+            namespace_selector: args.namespace_selector.clone(),
             config: Config {
                 submitted_timeout: Duration::from_secs(args.submitted_timeout.max(1)),
                 ..Config::default()
@@ -39,8 +40,9 @@ pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
             instance: std::env::var("POD_NAME").unwrap_or_default(),
         };
         eprintln!(
-            "{{\"level\":\"info\",\"msg\":\"sparkop operator starting\",\"namespaces\":{},\"metrics\":\"{addr}\"}}",
-            serde_json::json!(args.namespaces)
+            "{{\"level\":\"info\",\"msg\":\"sparkop operator starting\",\"namespaces\":{},\"namespaceSelector\":{},\"metrics\":\"{addr}\"}}",
+            serde_json::json!(args.namespaces),
+            serde_json::json!(args.namespace_selector)
         );
         let lease = args.leader_elect.then(|| {
             let identity = std::env::var("POD_NAME")

@@ -288,3 +288,80 @@ fn leader_election_hands_over_when_the_leader_dies() {
         assert_eq!(driver_pods(&pods, "led").await, ["led-0-driver"]);
     });
 }
+
+/// With --namespace-selector the operator leaves unlabelled namespaces alone and takes a
+/// namespace's applications in as soon as it is labelled.
+#[test]
+fn a_namespace_selector_follows_namespace_labels() {
+    block_on(async {
+        let Some((cp, admin)) = setup().await else {
+            return;
+        };
+        use sparkop_api::k8s_openapi::api::core::v1::Namespace;
+        let namespaces: Api<Namespace> = Api::all(admin.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "team-a"}})).expect("ns"),
+            )
+            .await
+            .expect("namespace");
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "spark-secret"}, "stringData": {"secret": "team-a-secret"}
+        }))
+        .expect("secret");
+        Api::<Secret>::namespaced(admin.clone(), "team-a")
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("secret");
+        // The example's drivers run as the `spark` ServiceAccount (the chart makes it only in
+        // the Spark namespace).
+        use sparkop_api::k8s_openapi::api::core::v1::ServiceAccount;
+        Api::<ServiceAccount>::namespaced(admin.clone(), "team-a")
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "spark"}})).expect("sa"),
+            )
+            .await
+            .expect("service account");
+        let _op = Operator::start_with(&cp, &["--namespace-selector", "spark=enabled"]);
+        let team_a: Api<SparkApplication> = Api::namespaced(admin.clone(), "team-a");
+        let mut v = app_json(AUTH_EXAMPLE);
+        v["metadata"]["name"] = "selected-later".into();
+        v["metadata"]["namespace"] = "team-a".into();
+        team_a
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(v).expect("app"),
+            )
+            .await
+            .expect("create");
+        let default_apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+        create(&default_apps, "never-selected").await;
+        // Time for an operator that ignored the selector to act.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        for (apps, name) in [
+            (&team_a, "selected-later"),
+            (&default_apps, "never-selected"),
+        ] {
+            let app = apps.get(name).await.expect("app");
+            assert!(app.status.is_none(), "{name} was touched: {:?}", app.status);
+        }
+        namespaces
+            .patch(
+                "team-a",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(json!({"metadata": {"labels": {"spark": "enabled"}}})),
+            )
+            .await
+            .expect("label");
+        wait_state(&team_a, "selected-later", "RUNNING").await;
+        let pods: Api<Pod> = Api::namespaced(admin.clone(), "team-a");
+        assert_eq!(
+            driver_pods(&pods, "selected-later").await,
+            ["selected-later-0-driver"]
+        );
+        let app = default_apps.get("never-selected").await.expect("app");
+        assert!(app.status.is_none(), "the unlabelled namespace was touched");
+    });
+}

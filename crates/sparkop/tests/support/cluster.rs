@@ -27,16 +27,21 @@ impl Operator {
             .append(true)
             .open(cp.dir().join("logs/operator.log"))
             .expect("log");
+        // The default namespace unless the test chooses namespaces itself.
+        let scope: &[&str] = if extra.contains(&"--namespace-selector") {
+            &[]
+        } else {
+            &["--namespace", "default"]
+        };
         let child = Command::new(assert_cmd::cargo::cargo_bin!("sparkop"))
             .args([
                 "operator",
-                "--namespace",
-                "default",
                 "--metrics-addr",
                 "127.0.0.1:0",
                 "--submitted-timeout",
                 "600",
             ])
+            .args(scope)
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .stdin(Stdio::null())
