@@ -271,10 +271,27 @@ async fn scenario() {
         .unwrap_or_default();
     assert!(message.contains("exited with code 1"), "{message}");
 
-    // Deleting an application removes its objects (owner references + garbage collector).
-    apps.delete(name, &DeleteParams::foreground())
+    // Deleting an application removes its objects; sparkop's finalizer holds the application
+    // until its driver pod is gone.
+    let finalizers = apps
+        .get(name)
+        .await
+        .expect("app")
+        .metadata
+        .finalizers
+        .unwrap_or_default();
+    assert_eq!(finalizers, ["sparkoperator.k8s.io/sparkop-cleanup"]);
+    apps.delete(name, &DeleteParams::background())
         .await
         .expect("delete");
+    wait("the application to go", Duration::from_secs(60), || async {
+        apps.get_opt(name).await.ok()?.is_none().then_some(())
+    })
+    .await;
+    assert!(
+        pods.get_opt(&driver).await.expect("get").is_none(),
+        "the application went before its driver pod"
+    );
     wait(
         "the driver objects to be collected",
         Duration::from_secs(90),

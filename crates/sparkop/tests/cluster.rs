@@ -365,3 +365,40 @@ fn a_namespace_selector_follows_namespace_labels() {
         assert!(app.status.is_none(), "the unlabelled namespace was touched");
     });
 }
+
+/// An application deleted while the operator is down stays (Terminating) until the operator
+/// is back, removes its driver, and releases it.
+#[test]
+fn a_deleted_application_waits_for_the_operator_to_remove_its_driver() {
+    block_on(async {
+        let Some((cp, admin)) = setup().await else {
+            return;
+        };
+        let apps: Api<SparkApplication> = Api::namespaced(admin.clone(), "default");
+        let pods: Api<Pod> = Api::namespaced(admin.clone(), "default");
+        let op = Operator::start(&cp);
+        create(&apps, "deleted-while-down").await;
+        wait_state(&apps, "deleted-while-down", "RUNNING").await;
+        op.kill();
+        apps.delete("deleted-while-down", &kube::api::DeleteParams::background())
+            .await
+            .expect("delete");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let app = apps.get("deleted-while-down").await.expect("still there");
+        assert!(app.metadata.deletion_timestamp.is_some());
+        assert_eq!(
+            driver_pods(&pods, "deleted-while-down").await,
+            ["deleted-while-down-0-driver"]
+        );
+        let _op = Operator::start(&cp);
+        wait("the application to go", Duration::from_secs(60), || async {
+            apps.get_opt("deleted-while-down")
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        assert!(driver_pods(&pods, "deleted-while-down").await.is_empty());
+    });
+}

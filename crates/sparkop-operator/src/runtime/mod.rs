@@ -3,6 +3,8 @@
 //! actions (get-or-create Secrets, server-side apply of the built objects, deletes, Events)
 //! and writes the status. Nothing here decides anything the pure parts could.
 
+mod cleanup;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -291,7 +293,9 @@ async fn reconcile_app(
         .namespace()
         .ok_or_else(|| RuntimeError::Object("no namespace".into()))?;
     let name = meta.name_any();
+    let deleting = meta.metadata.deletion_timestamp.is_some();
     if let Some(selected) = &ctx.selected
+        && !(deleting && cleanup::has_finalizer(&meta.metadata))
         && selected
             .get(&ObjectRef::<PartialObjectMeta<Namespace>>::new(&ns))
             .is_none()
@@ -310,6 +314,15 @@ async fn reconcile_app(
     else {
         return Ok(Requeue::await_change());
     };
+    if obj.metadata.deletion_timestamp.is_some() {
+        let submissions = obj
+            .data
+            .pointer("/status/submissionAttempts")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let attempt = u32::try_from(submissions.max(1) - 1).unwrap_or(0);
+        return cleanup::finish(&ctx, &ns, &obj.metadata, attempt).await;
+    }
     ctx.metrics.seen(&format!("{ns}/{name}"));
     let value = serde_json::to_value(&obj).map_err(|e| RuntimeError::Object(e.to_string()))?;
     let app: SparkApplication = match serde_path_to_error::deserialize(value) {
@@ -390,6 +403,9 @@ async fn reconcile_app(
     for action in decision.actions.clone() {
         match action {
             Action::Submit { attempt } => {
+                if !cleanup::has_finalizer(&app.metadata) {
+                    cleanup::add(&ctx, &ns, &app.metadata).await?;
+                }
                 if let Err(e) = submit(&ctx, &app, &plan, attempt).await {
                     let failed = reconcile::submission_failed(
                         &app,
