@@ -21,6 +21,11 @@ fn terminal(s: ExecutorState) -> bool {
     matches!(s, ExecutorState::Completed | ExecutorState::Failed)
 }
 
+/// At most this many executors are tracked in the status: a long job with dynamic allocation
+/// can start thousands, and a status too large for etcd cannot be written at all (kubeflow
+/// #2025). Finished executors are dropped first.
+pub const MAX_TRACKED: usize = 1000;
+
 /// What happened to an executor pod that is no longer there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Vanished {
@@ -52,6 +57,21 @@ pub fn merge(
     }
     for (name, state) in observed {
         out.insert(name.clone(), *state);
+    }
+    if out.len() > MAX_TRACKED {
+        let mut excess = out.len() - MAX_TRACKED;
+        let finished: Vec<String> = out
+            .iter()
+            .filter(|(_, s)| terminal(**s))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in finished.into_iter().take(excess) {
+            out.remove(&name);
+            excess -= 1;
+        }
+        while excess > 0 && out.pop_first().is_some() {
+            excess -= 1;
+        }
     }
     (!out.is_empty()).then_some(out)
 }
@@ -106,5 +126,25 @@ mod tests {
             merge(None, &[("e1".into(), Running)], Vanished::AppFailed),
             Some(map(&[("e1", Running)]))
         );
+    }
+
+    #[test]
+    fn the_map_is_bounded_and_drops_finished_executors_first() {
+        let known: BTreeMap<String, ExecutorState> = (0..MAX_TRACKED)
+            .map(|i| (format!("done-{i:04}"), Completed))
+            .collect();
+        let seen: Vec<(String, ExecutorState)> =
+            (0..10).map(|i| (format!("live-{i}"), Running)).collect();
+        let out = merge(Some(&known), &seen, Vanished::WhileDriverRuns).expect("map");
+        assert_eq!(out.len(), MAX_TRACKED);
+        assert!(
+            seen.iter().all(|(n, _)| out[n] == Running),
+            "live ones kept"
+        );
+        let live: Vec<(String, ExecutorState)> = (0..MAX_TRACKED + 5)
+            .map(|i| (format!("live-{i:05}"), Running))
+            .collect();
+        let out = merge(None, &live, Vanished::WhileDriverRuns).expect("map");
+        assert_eq!(out.len(), MAX_TRACKED);
     }
 }
