@@ -4,6 +4,8 @@
 //! and writes the status. Nothing here decides anything the pure parts could.
 
 mod cleanup;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
