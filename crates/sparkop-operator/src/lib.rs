@@ -3,6 +3,7 @@
 //! observes, acts and writes status, with Prometheus metrics.
 
 pub mod build;
+pub mod events;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::WatchStreamExt as _;
 use serde_json::json;
 use sparkop_api::SparkApplication;
 use sparkop_api::k8s_openapi::api::core::v1::{Node, Pod};
@@ -143,39 +144,72 @@ async fn scenario(n: usize) {
         .await;
     let created = start.elapsed();
 
+    // The load generator follows the applications with a watch (a LIST of every application
+    // each second would load the API server more than the operator does) and plays each
+    // driver's exit once it runs.
     let pods: Api<Pod> = Api::namespaced(admin.clone(), "default");
+    let states: std::sync::Arc<std::sync::Mutex<BTreeMap<String, String>>> = Default::default();
+    let follower = {
+        let states = states.clone();
+        let apps = apps.clone();
+        tokio::spawn(async move {
+            let mut finished_pods = std::collections::BTreeSet::new();
+            let mut events =
+                kube::runtime::watcher(apps, kube::runtime::watcher::Config::default())
+                    .default_backoff()
+                    .boxed();
+            while let Some(event) = events.next().await {
+                let Ok(
+                    kube::runtime::watcher::Event::Apply(a)
+                    | kube::runtime::watcher::Event::InitApply(a),
+                ) = event
+                else {
+                    continue;
+                };
+                let name = a.metadata.name.clone().unwrap_or_default();
+                let state = a
+                    .status
+                    .as_ref()
+                    .map(|s| serde_json::to_value(s.application_state.state).unwrap_or_default())
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                if state == "RUNNING" {
+                    let pod = format!("{name}-0-driver");
+                    if finished_pods.insert(pod.clone()) {
+                        let pods = pods.clone();
+                        tokio::spawn(async move {
+                            let pp = PatchParams::default();
+                            let _ = pods.patch(&pod, &pp, &Patch::Merge(json!({"metadata": {"annotations": {"kwok.x-k8s.io/status": "custom"}}}))).await;
+                            let _ = pods
+                                .patch_status(
+                                    &pod,
+                                    &pp,
+                                    &Patch::Merge(json!({"status": {"phase": "Succeeded"}})),
+                                )
+                                .await;
+                        });
+                    }
+                }
+                if let Ok(mut s) = states.lock() {
+                    s.insert(name, state);
+                }
+            }
+        })
+    };
     let mut series = Vec::new();
-    let mut finished_pods = std::collections::BTreeSet::new();
     let mut all_submitted_at = None;
     let mut all_completed_at = None;
     let limit = Duration::from_secs(60 * 60);
     while start.elapsed() < limit {
-        let list = apps.list(&ListParams::default()).await.expect("list");
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut submitted = 0;
-        for a in &list.items {
-            let s = a
-                .status
-                .as_ref()
-                .map(|s| serde_json::to_value(s.application_state.state).unwrap_or_default());
-            let state = s.as_ref().and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        for state in states
+            .lock()
+            .map(|s| s.values().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
             if !state.is_empty() {
                 submitted += 1;
-            }
-            if state == "RUNNING" {
-                let pod = format!("{}-0-driver", a.metadata.name.clone().unwrap_or_default());
-                if finished_pods.insert(pod.clone()) {
-                    // Play the driver's exit 0.
-                    let pp = PatchParams::default();
-                    let _ = pods.patch(&pod, &pp, &Patch::Merge(json!({"metadata": {"annotations": {"kwok.x-k8s.io/status": "custom"}}}))).await;
-                    let _ = pods
-                        .patch_status(
-                            &pod,
-                            &pp,
-                            &Patch::Merge(json!({"status": {"phase": "Succeeded"}})),
-                        )
-                        .await;
-                }
             }
             *counts.entry(state).or_default() += 1;
         }
@@ -195,6 +229,7 @@ async fn scenario(n: usize) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    follower.abort();
     let (cpu, hwm_kib) = proc_stats(pid);
     let list = apps.list(&ListParams::default()).await.expect("list");
     let mut latencies: Vec<f64> = list

@@ -17,7 +17,6 @@ use kube::core::PartialObjectMeta;
 use kube::core::{DynamicObject, GroupVersionKind};
 use kube::discovery::ApiResource;
 use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -36,6 +35,7 @@ use sparkop_core::plan::{AuthSecret, KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY};
 use sparkop_core::posture::Cipher;
 
 use crate::build::{self, Context as BuildContext, Generated, Names};
+use crate::events::{Note, Publisher};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Action, Decision, DriverPhase, Observed, executors};
 
@@ -90,7 +90,7 @@ pub struct Options {
 /// Shared by every reconcile.
 pub struct Ctx {
     client: Client,
-    recorder: Recorder,
+    recorder: Publisher,
     config: reconcile::Config,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
@@ -105,13 +105,7 @@ pub async fn run(
     metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
 ) {
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "sparkop".into(),
-            instance: Some(opts.instance.clone()).filter(|i| !i.is_empty()),
-        },
-    );
+    let recorder = Publisher::new(client.clone(), "sparkop", &opts.instance);
     // With a namespace selector: one cluster-wide controller, and a metadata watch of the
     // selected namespaces that gates reconciles and brings a namespace's applications in
     // when it starts matching.
@@ -158,7 +152,10 @@ pub async fn run(
         let app_stream = watcher(apps, watcher::Config::default().any_semantic())
             .default_backoff()
             .modify(|m: &mut PartialObjectMeta<SparkApplication>| {
+                // Nothing reads these from the cache; kubectl's last-applied annotation alone
+                // can be as large as the whole spec.
                 m.metadata.managed_fields = None;
+                m.metadata.annotations = None;
             })
             .reflect(writer)
             .touched_objects();
@@ -461,18 +458,13 @@ async fn reconcile_app(
             if reason == "SparkApplicationRunning" && decision.status.execution_attempts == 1 {
                 ctx.metrics.started(age(&app, now));
             }
-            let ev = Event {
-                type_: if *warning {
-                    EventType::Warning
-                } else {
-                    EventType::Normal
-                },
-                reason: reason.clone(),
-                note: Some(message.clone()),
-                action: "Reconcile".into(),
-                secondary: None,
+            let note = Note {
+                warning: *warning,
+                reason,
+                action: "Reconcile",
+                note: message,
             };
-            let _ = ctx.recorder.publish(&ev, &app.object_ref(&())).await;
+            let _ = ctx.recorder.publish(&note, &app.object_ref(&())).await;
         }
     }
     let current = Names::new(&name, &uid, reconcile::current_attempt(&decision.status));
@@ -499,14 +491,13 @@ async fn publish_invalid(
     message: &str,
     reference: &sparkop_api::k8s_openapi::api::core::v1::ObjectReference,
 ) {
-    let ev = Event {
-        type_: EventType::Warning,
-        reason: "SparkApplicationInvalid".into(),
-        note: Some(message.chars().take(1000).collect()),
-        action: "Validate".into(),
-        secondary: None,
+    let note = Note {
+        warning: true,
+        reason: "SparkApplicationInvalid",
+        action: "Validate",
+        note: message,
     };
-    let _ = ctx.recorder.publish(&ev, reference).await;
+    let _ = ctx.recorder.publish(&note, reference).await;
 }
 
 /// An application that does not even deserialize: FAILED by a merge patch of the raw status.

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
-use kube::runtime::events::{Recorder, Reporter};
 use serde_json::{Value, json};
 use tower_test::mock::{self, Handle};
 
@@ -45,13 +44,7 @@ fn ok_json(v: Value) -> Response<Body> {
 fn ctx() -> (Arc<Ctx>, Scripted) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "sparkop-test".into(),
-            instance: None,
-        },
-    );
+    let recorder = Publisher::new(client.clone(), "sparkop-test", "");
     let ctx = Arc::new(Ctx {
         client,
         recorder,
