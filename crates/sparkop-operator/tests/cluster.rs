@@ -142,7 +142,7 @@ async fn scenario() {
         "{props}"
     );
     let ui_svc = Api::<Service>::namespaced(admin.clone(), "default")
-        .get(&format!("{name}-0-ui-svc"))
+        .get(&format!("{name}-ui-svc"))
         .await
         .expect("ui svc");
     assert!(

@@ -202,7 +202,7 @@ fn apply_get_status_and_delete_through_the_cli() {
         assert_eq!(code, Some(0), "{out}");
         for want in [
             "state:       RUNNING",
-            "web UI:      https://secure-pi-0-ui-svc.default.svc:4440",
+            "web UI:      https://secure-pi-ui-svc.default.svc:4440",
             "RPC encryption: on (AesGcm)",
             "web UI TLS: on",
         ] {

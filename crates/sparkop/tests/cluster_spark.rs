@@ -159,7 +159,7 @@ fn audit_app_and_ui_reach_the_real_driver_through_the_api_server() {
     rt.block_on(set_secret(&admin, &secret));
     let keystore = Command::new(sparkop())
         .args(["keystore", "create", "ui-tls", "--host"])
-        .arg(format!("{APP}-0-ui-svc.default.svc"))
+        .arg(format!("{APP}-ui-svc.default.svc"))
         .args(["--host", "localhost", "--host", "127.0.0.1"])
         .output()
         .expect("keystore create");

@@ -18,7 +18,9 @@ pub struct Names {
     pub config_map: String,
     /// Headless driver Service.
     pub driver_service: String,
-    /// UI Service (HTTP redirect + HTTPS).
+    /// UI Service (HTTP redirect + HTTPS). One per application, not per attempt: its address
+    /// and the UI certificate's name stay valid across reruns; each attempt points it at its
+    /// own driver.
     pub ui_service: String,
     /// NetworkPolicy for the executors.
     pub network_policy: String,
@@ -49,7 +51,7 @@ impl Names {
             driver_pod: fit(&base, "-driver"),
             config_map: fit(&base, "-driver-conf"),
             driver_service: fit(&base, "-driver-svc"),
-            ui_service: fit(&base, "-ui-svc"),
+            ui_service: fit(name, "-ui-svc"),
             network_policy: fit(&base, "-policy"),
         }
     }

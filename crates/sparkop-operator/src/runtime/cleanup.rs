@@ -75,6 +75,11 @@ pub async fn finish(
         attempt,
     );
     delete_attempt(ctx, ns, &names).await?;
+    super::delete_if_present(
+        Api::<sparkop_api::k8s_openapi::api::core::v1::Service>::namespaced(ctx.client.clone(), ns),
+        &names.ui_service,
+    )
+    .await?;
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     if pods
         .get_metadata_opt(&names.driver_pod)

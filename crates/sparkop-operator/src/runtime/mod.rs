@@ -370,7 +370,14 @@ async fn reconcile_app(
     } else {
         None
     };
-    let executors = if status.submission_attempts > 0 && !finished(&status) {
+    // Executors exist only while a driver runs; after that, only known ones need settling.
+    let driver = phase_of(pod.as_ref());
+    let executors_matter = driver == DriverPhase::Running
+        || status
+            .executor_state
+            .as_ref()
+            .is_some_and(|e| !e.is_empty());
+    let executors = if status.submission_attempts > 0 && !finished(&status) && executors_matter {
         let selector = format!(
             "spark-app-selector={},spark-role=executor",
             names.app_selector
@@ -393,7 +400,7 @@ async fn reconcile_app(
     };
     let obs = Observed {
         now,
-        driver: phase_of(pod.as_ref()),
+        driver,
         spec_hash: spec_hash(&app),
         executors,
     };
@@ -792,9 +799,13 @@ async fn delete_attempt(ctx: &Ctx, ns: &str, names: &Names) -> Result<(), Runtim
         &names.config_map,
     )
     .await?;
-    for svc in [&names.driver_service, &names.ui_service] {
-        delete_if_present(Api::<Service>::namespaced(c.clone(), ns), svc).await?;
-    }
+    // The UI Service is the application's (the next attempt re-points it); it goes with the
+    // application (owner reference, finalizer).
+    delete_if_present(
+        Api::<Service>::namespaced(c.clone(), ns),
+        &names.driver_service,
+    )
+    .await?;
     delete_if_present(
         Api::<NetworkPolicy>::namespaced(c.clone(), ns),
         &names.network_policy,

@@ -212,8 +212,8 @@ async fn a_deleted_application_keeps_its_finalizer_until_its_driver_is_gone() {
             for (kind, name) in [
                 ("configmaps", "app-0-driver-conf"),
                 ("services", "app-0-driver-svc"),
-                ("services", "app-0-ui-svc"),
                 ("networkpolicies", "app-0-policy"),
+                ("services", "app-ui-svc"),
             ] {
                 expect(
                     &mut handle,
@@ -255,8 +255,8 @@ async fn a_deleted_application_keeps_its_finalizer_until_its_driver_is_gone() {
             ("pods", "app-0-driver"),
             ("configmaps", "app-0-driver-conf"),
             ("services", "app-0-driver-svc"),
-            ("services", "app-0-ui-svc"),
             ("networkpolicies", "app-0-policy"),
+            ("services", "app-ui-svc"),
         ] {
             expect(
                 &mut handle,
