@@ -202,6 +202,7 @@ macro_rules! spark_pod_spec {
             pub fn pod_settings(&self) -> PodSettings<'_> {
                 PodSettings {
                     template: self.template.as_ref(),
+                    config_maps: self.config_maps.as_deref().unwrap_or_default(),
                     env: self.env.as_deref().unwrap_or_default(),
                     env_from: self.env_from.as_deref().unwrap_or_default(),
                     volume_mounts: self.volume_mounts.as_deref().unwrap_or_default(),
@@ -232,6 +233,8 @@ macro_rules! spark_pod_spec {
 pub struct PodSettings<'a> {
     /// Pod template the generated pod is laid over.
     pub template: Option<&'a core::PodTemplateSpec>,
+    /// ConfigMaps mounted into the Spark container.
+    pub config_maps: &'a [NamePath],
     /// Container environment.
     pub env: &'a [core::EnvVar],
     /// Container environment sources.

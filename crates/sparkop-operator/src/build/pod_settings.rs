@@ -11,6 +11,67 @@ use sparkop_api::types::pod::PodSettings;
 
 use super::{BuildError, invalid};
 
+/// Where `spec.sparkConfigMap` is mounted (SPARK_CONF_DIR points there), as v1beta2 operators do.
+pub const SPARK_CONFIG_MAP_DIR: &str = "/etc/spark/conf";
+/// Where `spec.hadoopConfigMap` is mounted (HADOOP_CONF_DIR points there).
+pub const HADOOP_CONFIG_MAP_DIR: &str = "/etc/hadoop/conf";
+
+/// Sets `name` in the container's environment, replacing an earlier value.
+fn set_env(container: &mut Value, name: &str, value: &str) {
+    let entry = json!({"name": name, "value": value});
+    match container["env"].as_array_mut() {
+        Some(env) => match env.iter_mut().find(|e| e["name"] == name) {
+            Some(e) => *e = entry,
+            None => env.push(entry),
+        },
+        None => container["env"] = json!([entry]),
+    }
+}
+
+/// ConfigMaps a role's pods mount: `spec.{role}.configMaps` at their paths, and the
+/// application's `sparkConfigMap` and `hadoopConfigMap` at the directories Spark and Hadoop
+/// read (with SPARK_CONF_DIR / HADOOP_CONF_DIR set).
+fn config_maps(
+    app: &SparkApplication,
+    s: &PodSettings<'_>,
+    pod_spec: &mut Value,
+    container: &mut Value,
+) {
+    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
+    for (i, cm) in s.config_maps.iter().enumerate() {
+        let vol: String = format!("configmap-{i}-{}", cm.name)
+            .chars()
+            .take(63)
+            .collect();
+        let vol = vol.trim_end_matches(['-', '.']).to_owned();
+        volumes.push(json!({"name": vol, "configMap": {"name": cm.name}}));
+        mounts.push(json!({"name": vol, "mountPath": cm.path}));
+    }
+    for (cm, vol, dir, env) in [
+        (
+            &app.spec.spark_config_map,
+            "spark-configmap-volume",
+            SPARK_CONFIG_MAP_DIR,
+            "SPARK_CONF_DIR",
+        ),
+        (
+            &app.spec.hadoop_config_map,
+            "hadoop-configmap-volume",
+            HADOOP_CONFIG_MAP_DIR,
+            "HADOOP_CONF_DIR",
+        ),
+    ] {
+        if let Some(name) = cm {
+            volumes.push(json!({"name": vol, "configMap": {"name": name}}));
+            mounts.push(json!({"name": vol, "mountPath": dir}));
+            set_env(container, env, dir);
+        }
+    }
+    push_all(container, "volumeMounts", mounts);
+    push_all(pod_spec, "volumes", volumes);
+}
+
 /// The hardened default of every Spark container sparkop describes (a role's
 /// `securityContext` replaces it).
 pub(crate) fn hardened_container_security() -> Value {
@@ -70,6 +131,7 @@ pub(crate) fn apply(
         .map(|m| to_json(m, &format!("{field}.volumeMounts")))
         .collect::<Result<Vec<_>, _>>()?;
     push_all(&mut container, "volumeMounts", mounts);
+    config_maps(app, s, pod_spec, &mut container);
     if let Some(l) = s.lifecycle {
         container["lifecycle"] = to_json(l, &format!("{field}.lifecycle"))?;
     }

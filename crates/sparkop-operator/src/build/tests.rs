@@ -303,3 +303,72 @@ fn the_driver_gets_its_own_settings_and_the_hardened_default() {
         "ALL"
     );
 }
+
+#[test]
+fn config_maps_are_mounted_where_spark_and_hadoop_read_them() {
+    // The guide's example names a sparkConfigMap; v1beta2 operators mount it at /etc/spark/conf.
+    let text = AUTH
+        .replace(
+            "  sparkConf:\n",
+            "  sparkConfigMap: spark-conf-map\n  hadoopConfigMap: hadoop-conf\n  sparkConf:\n",
+        )
+        .replace(
+            "  executor:\n",
+            "  executor:\n    configMaps: [{name: lookup-tables, path: /opt/lookup}]\n",
+        );
+    let o = build(&text);
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    let c = &pod["spec"]["containers"][0];
+    let env = |c: &serde_json::Value, name: &str| -> Vec<String> {
+        c["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["name"] == name)
+            .filter_map(|e| e["value"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        env(c, "SPARK_CONF_DIR"),
+        ["/etc/spark/conf"],
+        "replaced, not duplicated"
+    );
+    assert_eq!(env(c, "HADOOP_CONF_DIR"), ["/etc/hadoop/conf"]);
+    let mounted = |c: &serde_json::Value| -> Vec<String> {
+        c["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["mountPath"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let driver_mounts = mounted(c);
+    assert!(
+        driver_mounts.contains(&"/etc/spark/conf".to_owned()),
+        "{driver_mounts:?}"
+    );
+    assert!(
+        driver_mounts.contains(&"/opt/spark/conf".to_owned()),
+        "spark.properties stays"
+    );
+    assert!(
+        !driver_mounts.contains(&"/opt/lookup".to_owned()),
+        "executor-only"
+    );
+    let t = template_of(&o);
+    let e = &t["spec"]["containers"][0];
+    let executor_mounts = mounted(e);
+    for dir in ["/etc/spark/conf", "/etc/hadoop/conf", "/opt/lookup"] {
+        assert!(
+            executor_mounts.contains(&dir.to_owned()),
+            "{dir}: {executor_mounts:?}"
+        );
+    }
+    let volumes: Vec<&str> = t["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .filter_map(|v| v["configMap"]["name"].as_str())
+        .collect();
+    assert_eq!(volumes, ["lookup-tables", "spark-conf-map", "hadoop-conf"]);
+}
