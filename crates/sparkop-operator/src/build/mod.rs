@@ -221,35 +221,21 @@ fn from_json<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, 
 /// `spec.executor.template` when given.
 fn executor_template(app: &SparkApplication) -> Result<String, BuildError> {
     let settings = app.spec.executor.pod_settings();
-    let base = match settings.template {
-        Some(t) => {
-            serde_json::to_value(t).map_err(|e| invalid("spec.executor.template", e.to_string()))?
-        }
-        None => json!({}),
-    };
-    let mut pod_spec = base.get("spec").cloned().unwrap_or_else(|| json!({}));
-    let mut containers: Vec<Value> = pod_spec["containers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let at = containers
-        .iter()
-        .position(|c| c["name"] == EXECUTOR_CONTAINER);
-    let mut container = match at {
-        Some(i) => containers.remove(i),
-        None => json!({"name": EXECUTOR_CONTAINER}),
-    };
+    let (metadata, mut pod_spec, mut container) = pod_settings::split_template(
+        settings.template,
+        EXECUTOR_CONTAINER,
+        "spec.executor.template",
+    )?;
     if container.get("securityContext").is_none() {
         container["securityContext"] = pod_settings::hardened_container_security();
     }
-    pod_spec["containers"] = Value::Array(containers);
     if let Some(sa) = &app.spec.executor.service_account {
         pod_spec["serviceAccountName"] = sa.clone().into();
     }
     pod_settings::apply(app, "executor", &settings, &mut pod_spec, container)?;
     let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "spec": pod_spec});
-    if let Some(m) = base.get("metadata").filter(|m| !m.is_null()) {
-        pod["metadata"] = m.clone();
+    if !metadata.is_null() {
+        pod["metadata"] = metadata;
     }
     let yaml =
         serde_saphyr::to_string(&pod).map_err(|e| invalid("spec.executor", e.to_string()))?;
@@ -524,21 +510,23 @@ pub fn driver_objects(
     if let Some(p) = &spec.image_pull_policy {
         container["imagePullPolicy"] = p.clone().into();
     }
-    let mut pod_spec = json!({
-        "restartPolicy": "Never",
-        "volumes": volumes,
-        "enableServiceLinks": false,
-    });
+    // Over spec.driver.template when given: sparkop's fields win, the template's others stay.
+    let settings = spec.driver.pod_settings();
+    let (template_meta, template_spec, template_container) =
+        pod_settings::split_template(settings.template, DRIVER_CONTAINER, "spec.driver.template")?;
+    let container = pod_settings::overlay(template_container, container);
+    let mut pod_spec = pod_settings::overlay(
+        template_spec,
+        json!({
+            "restartPolicy": "Never",
+            "volumes": volumes,
+            "enableServiceLinks": false,
+        }),
+    );
     if let Some(sa) = &spec.driver.service_account {
         pod_spec["serviceAccountName"] = sa.clone().into();
     }
-    pod_settings::apply(
-        app,
-        "driver",
-        &spec.driver.pod_settings(),
-        &mut pod_spec,
-        container,
-    )?;
+    pod_settings::apply(app, "driver", &settings, &mut pod_spec, container)?;
     if let Some(secrets) = &spec.image_pull_secrets {
         pod_spec["imagePullSecrets"] = secrets.iter().map(|s| json!({"name": s})).collect();
     }
@@ -546,6 +534,10 @@ pub fn driver_objects(
     if let Some(a) = &spec.driver.annotations {
         pod_meta["annotations"] = json!(a);
     }
+    let pod_meta = match template_meta {
+        Value::Object(_) => pod_settings::overlay(template_meta, pod_meta),
+        _ => pod_meta,
+    };
     let pod: Pod = from_json(
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": pod_spec}),
         "pod",

@@ -72,6 +72,86 @@ fn config_maps(
     push_all(pod_spec, "volumes", volumes);
 }
 
+/// What identifies an item of a list: a volume mount by its path (one volume may be mounted
+/// twice), anything else by its name.
+fn key(v: &Value) -> Option<&Value> {
+    v.get("mountPath").or_else(|| v.get("name"))
+}
+
+/// `ours` laid over `base`, the way Spark's steps edit a pod template: objects merge key by
+/// key (ours win), lists of named items merge by name (ours replace the same name, the
+/// template's others stay first), anything else is ours.
+pub(crate) fn overlay(base: Value, ours: Value) -> Value {
+    match (base, ours) {
+        (Value::Object(mut b), Value::Object(o)) => {
+            for (k, v) in o {
+                let merged = match b.remove(&k) {
+                    Some(old) => overlay(old, v),
+                    None => v,
+                };
+                b.insert(k, merged);
+            }
+            Value::Object(b)
+        }
+        (Value::Array(b), Value::Array(o)) if b.iter().chain(&o).all(|v| key(v).is_some()) => {
+            let mut out: Vec<Value> = b
+                .into_iter()
+                .filter(|old| !o.iter().any(|new| key(new) == key(old)))
+                .collect();
+            out.extend(o);
+            Value::Array(out)
+        }
+        (_, ours) => ours,
+    }
+}
+
+/// A role's pod template split for laying sparkop's pod over it: (metadata, pod spec without
+/// the Spark container, the Spark container named `container` or an empty one).
+pub(crate) fn split_template(
+    template: Option<&sparkop_api::k8s_openapi::api::core::v1::PodTemplateSpec>,
+    container: &str,
+    field: &str,
+) -> Result<(Value, Value, Value), BuildError> {
+    let base = match template {
+        Some(t) => to_json(t, field)?,
+        None => json!({}),
+    };
+    // Only labels and annotations: names, namespaces and owners are sparkop's.
+    let metadata = match base.get("metadata") {
+        Some(m) if m.is_object() => json!({
+            "labels": m.get("labels").cloned().unwrap_or(Value::Null),
+            "annotations": m.get("annotations").cloned().unwrap_or(Value::Null),
+        }),
+        _ => Value::Null,
+    };
+    let metadata = match metadata.as_object() {
+        Some(m) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        None => Value::Null,
+    };
+    let mut pod_spec = base.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let mut containers: Vec<Value> = pod_spec["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let main = match containers.iter().position(|c| c["name"] == container) {
+        Some(i) => containers.remove(i),
+        None => json!({"name": container}),
+    };
+    if containers.is_empty() {
+        if let Some(o) = pod_spec.as_object_mut() {
+            o.remove("containers");
+        }
+    } else {
+        pod_spec["containers"] = Value::Array(containers);
+    }
+    Ok((metadata, pod_spec, main))
+}
+
 /// The hardened default of every Spark container sparkop describes (a role's
 /// `securityContext` replaces it).
 pub(crate) fn hardened_container_security() -> Value {

@@ -372,3 +372,78 @@ fn config_maps_are_mounted_where_spark_and_hadoop_read_them() {
         .collect();
     assert_eq!(volumes, ["lookup-tables", "spark-conf-map", "hadoop-conf"]);
 }
+
+#[test]
+fn the_driver_pod_is_laid_over_spec_driver_template() {
+    let text = AUTH.replace(
+        "  driver:\n",
+        r#"  driver:
+    template:
+      metadata: {name: ignored, labels: {team: data, spark-role: not-this}, annotations: {note: kept}}
+      spec:
+        restartPolicy: Always
+        tolerations: [{key: dedicated, operator: Exists}]
+        containers:
+          - name: spark-kubernetes-driver
+            image: "ignored:1"
+            env: [{name: FROM_TEMPLATE, value: "1"}]
+            volumeMounts: [{name: scratch, mountPath: /scratch}]
+          - {name: proxy, image: "envoy:1"}
+        volumes: [{name: scratch, emptyDir: {}}]
+"#,
+    );
+    let o = build(&text);
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    let spec = &pod["spec"];
+    assert_eq!(spec["restartPolicy"], "Never", "sparkop's field wins");
+    assert_eq!(
+        spec["tolerations"][0]["key"], "dedicated",
+        "the template's stays"
+    );
+    let c = &spec["containers"][0];
+    assert_eq!(c["name"], DRIVER_CONTAINER);
+    assert_eq!(c["image"], "apache/spark:4.3.0");
+    assert!(
+        c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .any(|e| e["name"] == "FROM_TEMPLATE")
+    );
+    assert!(
+        c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .any(|e| e["name"] == "SPARK_CONF_DIR")
+    );
+    let mounts: Vec<&str> = c["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .filter_map(|m| m["mountPath"].as_str())
+        .collect();
+    assert!(
+        mounts.contains(&"/scratch") && mounts.contains(&"/mnt/sparkop/auth"),
+        "{mounts:?}"
+    );
+    assert_eq!(spec["containers"][1]["name"], "proxy");
+    let volumes: Vec<&str> = spec["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert!(
+        volumes.contains(&"scratch") && volumes.contains(&"sparkop-auth"),
+        "{volumes:?}"
+    );
+    let meta = &pod["metadata"];
+    assert_eq!(
+        meta["name"],
+        format!("{}-0-driver", "spark-rpc-auth-encryption-app")
+    );
+    assert_eq!(meta["labels"]["team"], "data");
+    assert_eq!(meta["labels"]["spark-role"], "driver");
+    assert_eq!(meta["annotations"]["note"], "kept");
+}
