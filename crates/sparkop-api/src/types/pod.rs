@@ -220,6 +220,7 @@ macro_rules! spark_pod_spec {
                     host_aliases: self.host_aliases.as_deref().unwrap_or_default(),
                     share_process_namespace: self.share_process_namespace,
                     lifecycle: self.lifecycle.as_ref(),
+                    ports: self.ports.as_deref().unwrap_or_default(),
                     priority_class_name: self.priority_class_name.as_deref(),
                 }
             }
@@ -269,6 +270,8 @@ pub struct PodSettings<'a> {
     pub share_process_namespace: Option<bool>,
     /// Container lifecycle hooks.
     pub lifecycle: Option<&'a core::Lifecycle>,
+    /// Extra container ports.
+    pub ports: &'a [Port],
     /// Priority class.
     pub priority_class_name: Option<&'a str>,
 }

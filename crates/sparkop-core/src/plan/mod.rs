@@ -330,6 +330,8 @@ fn secret_env_from_conf(key: &str, env: &str, value: &str) -> Result<SecretEnv, 
 /// The fields driver and executor share, borrowed.
 struct Role<'a> {
     cores: Option<i32>,
+    core_request: Option<&'a str>,
+    core_limit: Option<&'a str>,
     memory: Option<&'a str>,
     memory_overhead: Option<&'a str>,
     java_options: Option<&'a str>,
@@ -343,6 +345,8 @@ impl<'a> Role<'a> {
     fn from_driver(d: &'a DriverSpec) -> Self {
         Role {
             cores: d.cores,
+            core_request: d.core_request.as_deref(),
+            core_limit: d.core_limit.as_deref(),
             memory: d.memory.as_deref(),
             memory_overhead: d.memory_overhead.as_deref(),
             java_options: d.java_options.as_deref(),
@@ -356,6 +360,8 @@ impl<'a> Role<'a> {
     fn from_executor(e: &'a ExecutorSpec) -> Self {
         Role {
             cores: e.cores,
+            core_request: e.core_request.as_deref(),
+            core_limit: e.core_limit.as_deref(),
             memory: e.memory.as_deref(),
             memory_overhead: e.memory_overhead.as_deref(),
             java_options: e.java_options.as_deref(),
@@ -383,6 +389,13 @@ fn role_plan(
         }
         plan.cores = Some(cores as u32);
         conf.insert(format!("spark.{prefix}.cores"), cores.to_string());
+    }
+    // CPU request/limit, as v1beta2 operators pass them to Spark (ignored off Kubernetes).
+    if let Some(r) = role.core_request {
+        conf.insert(format!("spark.kubernetes.{prefix}.request.cores"), r.into());
+    }
+    if let Some(l) = role.core_limit {
+        conf.insert(format!("spark.kubernetes.{prefix}.limit.cores"), l.into());
     }
     if let Some(memory) = role.memory {
         let bytes = parse_spark_memory(memory).map_err(|e| PlanError::Invalid {

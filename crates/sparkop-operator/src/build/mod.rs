@@ -328,6 +328,24 @@ pub fn driver_objects(
             sa.clone(),
         );
     }
+    // GPUs (Kubernetes only: a local run has no GPU discovery), as v1beta2 operators pass them.
+    for (role, gpu) in [
+        ("driver", &spec.driver.gpu),
+        ("executor", &spec.executor.gpu),
+    ] {
+        let Some(gpu) = gpu else { continue };
+        let Some((vendor, _)) = gpu.name.rsplit_once('/') else {
+            return Err(invalid(
+                &format!("spec.{role}.gpu.name"),
+                format!("{:?} is not a resource name like nvidia.com/gpu", gpu.name),
+            ));
+        };
+        conf.insert(
+            format!("spark.{role}.resource.gpu.amount"),
+            gpu.quantity.to_string(),
+        );
+        conf.insert(format!("spark.{role}.resource.gpu.vendor"), vendor.into());
+    }
     // The operator finds executors (for their states) by the labels it finds drivers by.
     for (k, v) in [
         (APP_NAME_LABEL, plan.name.as_str()),
@@ -497,6 +515,10 @@ pub fn driver_objects(
     if let Some(l) = &spec.driver.core_limit {
         limits["cpu"] = l.clone().into();
     }
+    if let Some(g) = &spec.driver.gpu {
+        // Extended resources are requested through their limit.
+        limits[g.name.as_str()] = g.quantity.to_string().into();
+    }
     let mut container = json!({
         "name": DRIVER_CONTAINER,
         "image": image,
@@ -563,10 +585,19 @@ pub fn driver_objects(
         }),
         "configmap",
     )?;
+    let mut service_labels = json!({});
+    for (k, v) in spec.driver.service_labels.iter().flatten() {
+        service_labels[k] = v.clone().into();
+    }
+    service_labels["spark-app-selector"] = names.app_selector.clone().into();
+    let mut service_meta = meta(&names.driver_service, service_labels);
+    if let Some(a) = &spec.driver.service_annotations {
+        service_meta["annotations"] = json!(a);
+    }
     let driver_service: Service = from_json(
         json!({
             "apiVersion": "v1", "kind": "Service",
-            "metadata": meta(&names.driver_service, json!({"spark-app-selector": names.app_selector})),
+            "metadata": service_meta,
             "spec": {
                 "clusterIP": "None",
                 "ipFamilyPolicy": "SingleStack",

@@ -211,6 +211,12 @@ pub(crate) fn apply(
         .map(|m| to_json(m, &format!("{field}.volumeMounts")))
         .collect::<Result<Vec<_>, _>>()?;
     push_all(&mut container, "volumeMounts", mounts);
+    let ports: Vec<Value> = s
+        .ports
+        .iter()
+        .map(|p| json!({"name": p.name, "containerPort": p.container_port, "protocol": p.protocol}))
+        .collect();
+    push_all(&mut container, "ports", ports);
     config_maps(app, s, pod_spec, &mut container);
     if let Some(l) = s.lifecycle {
         container["lifecycle"] = to_json(l, &format!("{field}.lifecycle"))?;

@@ -447,3 +447,49 @@ fn the_driver_pod_is_laid_over_spec_driver_template() {
     assert_eq!(meta["labels"]["spark-role"], "driver");
     assert_eq!(meta["annotations"]["note"], "kept");
 }
+
+#[test]
+fn resources_ports_and_service_metadata_reach_spark_and_the_objects() {
+    let text = AUTH
+        .replace(
+            "  driver:\n",
+            "  driver:\n    gpu: {name: nvidia.com/gpu, quantity: 2}\n    ports: [{name: jmx, protocol: TCP, containerPort: 9090}]\n    serviceAnnotations: {prometheus.io/scrape: \"true\"}\n    serviceLabels: {team: data, spark-app-selector: not-this}\n",
+        )
+        .replace(
+            "  executor:\n",
+            "  executor:\n    coreRequest: 500m\n    coreLimit: \"2\"\n    gpu: {name: nvidia.com/gpu, quantity: 1}\n    ports: [{name: metrics, protocol: TCP, containerPort: 8090}]\n",
+        );
+    let o = build(&text);
+    let props = &o.config_map.data.as_ref().expect("data")["spark.properties"];
+    for line in [
+        "spark.kubernetes.executor.request.cores=500m",
+        "spark.kubernetes.executor.limit.cores=2",
+        "spark.executor.resource.gpu.amount=1",
+        "spark.executor.resource.gpu.vendor=nvidia.com",
+    ] {
+        assert!(props.contains(line), "{line} missing:\n{props}");
+    }
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    let ports: Vec<&str> = pod["spec"]["containers"][0]["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        ports.contains(&"jmx") && ports.contains(&"driver-rpc-port"),
+        "{ports:?}"
+    );
+    let t = template_of(&o);
+    assert_eq!(
+        t["spec"]["containers"][0]["ports"][0]["containerPort"],
+        8090
+    );
+    let svc = serde_json::to_value(&o.driver_service).expect("json");
+    assert_eq!(
+        svc["metadata"]["annotations"]["prometheus.io/scrape"],
+        "true"
+    );
+    assert_eq!(svc["metadata"]["labels"]["team"], "data");
+    assert_ne!(svc["metadata"]["labels"]["spark-app-selector"], "not-this");
+}
