@@ -139,7 +139,12 @@ fn captured<'a>(requests: &'a [Recorded], resource: &str) -> &'a Value {
 }
 
 fn ours() -> sparkop_operator::build::DriverObjects {
-    let loaded = sparkop_api::manifest::load_str("t.yaml", AUTH_EXAMPLE, Default::default());
+    objects_of(AUTH_EXAMPLE)
+}
+
+/// Attempt 0's objects for the application in `text`, with the recorder's uid.
+fn objects_of(text: &str) -> sparkop_operator::build::DriverObjects {
+    let loaded = sparkop_api::manifest::load_str("t.yaml", text, Default::default());
     let sparkop_api::manifest::Object::SparkApplication(app) = &loaded.documents[0].object else {
         panic!("not an application")
     };
@@ -514,20 +519,7 @@ fn sparks_loader_reads_the_executor_template() {
         "  volumes:\n    - {name: data, emptyDir: {}}\n  executor:\n    volumeMounts: [{name: data, mountPath: /data}]\n    tolerations: [{key: spot, operator: Exists}]\n",
     );
     assert_ne!(text, AUTH_EXAMPLE, "the example changed; update this test");
-    let loaded = sparkop_api::manifest::load_str("t.yaml", &text, Default::default());
-    let sparkop_api::manifest::Object::SparkApplication(app) = &loaded.documents[0].object else {
-        panic!("not an application")
-    };
-    let plan = sparkop_core::plan(app).expect("plan");
-    let (auth_secret, ui_keystore_secret, _) = sparkop_operator::build::secret_choice(&plan);
-    let ctx = sparkop_operator::build::Context {
-        uid: sparkop_testcluster::recorder::UID.into(),
-        attempt: 0,
-        auth_secret,
-        ui_keystore_secret,
-        spark_version: "4.3.0".into(),
-    };
-    let o = sparkop_operator::build::driver_objects(app, &plan, &ctx).expect("objects");
+    let o = objects_of(&text);
     let template =
         &o.config_map.data.as_ref().expect("data")[sparkop_operator::build::EXECUTOR_TEMPLATE_KEY];
     let dir = tempfile::tempdir().expect("tmp");

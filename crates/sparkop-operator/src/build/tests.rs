@@ -26,6 +26,15 @@ fn build(text: &str) -> DriverObjects {
     driver_objects(&app, &plan, &ctx).expect("objects")
 }
 
+/// The string `field` of each item of the list `v` (empty when `v` is not a list).
+fn strings<'a>(v: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x[field].as_str())
+        .collect()
+}
+
 fn all_json(o: &DriverObjects) -> serde_json::Value {
     serde_json::json!({
         "pod": o.pod, "configMap": o.config_map, "driverService": o.driver_service,
@@ -227,20 +236,10 @@ fn executor_settings_reach_the_executor_pod_template() {
     );
     // Only the variable Spark's own settings cannot carry; the secret one goes by reference
     // through spark.kubernetes.executor.secretKeyRef and never appears as a value.
-    let env: Vec<&str> = c["env"]
-        .as_array()
-        .expect("env")
-        .iter()
-        .filter_map(|e| e["name"].as_str())
-        .collect();
+    let env = strings(&c["env"], "name");
     assert_eq!(env, ["POD_IP"]);
     assert_eq!(spec["containers"][1]["name"], "log-shipper");
-    let volumes: Vec<&str> = spec["volumes"]
-        .as_array()
-        .expect("volumes")
-        .iter()
-        .filter_map(|v| v["name"].as_str())
-        .collect();
+    let volumes = strings(&spec["volumes"], "name");
     assert_eq!(
         volumes,
         ["data", "cache"],
@@ -286,12 +285,8 @@ fn the_driver_gets_its_own_settings_and_the_hardened_default() {
         pod["spec"]["tolerations"].is_null(),
         "executor settings stay there"
     );
-    let volumes: Vec<&str> = pod["spec"]["volumes"]
-        .as_array()
-        .expect("volumes")
-        .iter()
-        .filter_map(|v| v["name"].as_str())
-        .collect();
+    let volumes = strings(&pod["spec"]["volumes"], "name");
+    assert!(volumes.contains(&"sparkop-auth"), "{volumes:?}");
     assert!(
         !volumes.contains(&"data") && !volumes.contains(&"unused"),
         "{volumes:?}"
@@ -417,23 +412,13 @@ fn the_driver_pod_is_laid_over_spec_driver_template() {
             .iter()
             .any(|e| e["name"] == "SPARK_CONF_DIR")
     );
-    let mounts: Vec<&str> = c["volumeMounts"]
-        .as_array()
-        .expect("mounts")
-        .iter()
-        .filter_map(|m| m["mountPath"].as_str())
-        .collect();
+    let mounts = strings(&c["volumeMounts"], "mountPath");
     assert!(
         mounts.contains(&"/scratch") && mounts.contains(&"/mnt/sparkop/auth"),
         "{mounts:?}"
     );
     assert_eq!(spec["containers"][1]["name"], "proxy");
-    let volumes: Vec<&str> = spec["volumes"]
-        .as_array()
-        .expect("volumes")
-        .iter()
-        .filter_map(|v| v["name"].as_str())
-        .collect();
+    let volumes = strings(&spec["volumes"], "name");
     assert!(
         volumes.contains(&"scratch") && volumes.contains(&"sparkop-auth"),
         "{volumes:?}"
@@ -470,12 +455,7 @@ fn resources_ports_and_service_metadata_reach_spark_and_the_objects() {
         assert!(props.contains(line), "{line} missing:\n{props}");
     }
     let pod = serde_json::to_value(&o.pod).expect("json");
-    let ports: Vec<&str> = pod["spec"]["containers"][0]["ports"]
-        .as_array()
-        .expect("ports")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let ports = strings(&pod["spec"]["containers"][0]["ports"], "name");
     assert!(
         ports.contains(&"jmx") && ports.contains(&"driver-rpc-port"),
         "{ports:?}"

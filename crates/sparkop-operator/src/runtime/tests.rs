@@ -67,6 +67,24 @@ async fn expect(handle: &mut Scripted, method: Method, path_end: &str, response:
     send.send_response(response);
 }
 
+/// The clean-up's deletes after the driver pod's (attempt 0 of `app`), each already gone.
+async fn expect_deletes_after_the_pod(handle: &mut Scripted) {
+    for (kind, name) in [
+        ("configmaps", "app-0-driver-conf"),
+        ("services", "app-0-driver-svc"),
+        ("networkpolicies", "app-0-policy"),
+        ("services", "app-ui-svc"),
+    ] {
+        expect(
+            handle,
+            Method::DELETE,
+            &format!("/{kind}/{name}"),
+            answer(404, "NotFound"),
+        )
+        .await;
+    }
+}
+
 fn app_meta(name: &str) -> Arc<PartialObjectMeta<SparkApplication>> {
     Arc::new(
         serde_json::from_value(json!({
@@ -209,20 +227,7 @@ async fn a_deleted_application_keeps_its_finalizer_until_its_driver_is_gone() {
                 ok_json(json!({})),
             )
             .await;
-            for (kind, name) in [
-                ("configmaps", "app-0-driver-conf"),
-                ("services", "app-0-driver-svc"),
-                ("networkpolicies", "app-0-policy"),
-                ("services", "app-ui-svc"),
-            ] {
-                expect(
-                    &mut handle,
-                    Method::DELETE,
-                    &format!("/{kind}/{name}"),
-                    answer(404, "NotFound"),
-                )
-                .await;
-            }
+            expect_deletes_after_the_pod(&mut handle).await;
             // The pod is still terminating: no finalizer write, look again soon.
             expect(
                 &mut handle,
@@ -251,21 +256,14 @@ async fn a_deleted_application_keeps_its_finalizer_until_its_driver_is_gone() {
             ok_json(deleting),
         )
         .await;
-        for (kind, name) in [
-            ("pods", "app-0-driver"),
-            ("configmaps", "app-0-driver-conf"),
-            ("services", "app-0-driver-svc"),
-            ("networkpolicies", "app-0-policy"),
-            ("services", "app-ui-svc"),
-        ] {
-            expect(
-                &mut handle,
-                Method::DELETE,
-                &format!("/{kind}/{name}"),
-                answer(404, "NotFound"),
-            )
-            .await;
-        }
+        expect(
+            &mut handle,
+            Method::DELETE,
+            "/pods/app-0-driver",
+            answer(404, "NotFound"),
+        )
+        .await;
+        expect_deletes_after_the_pod(&mut handle).await;
         expect(
             &mut handle,
             Method::GET,
