@@ -37,8 +37,14 @@ pub async fn start(
     let pod = pod.to_owned();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((conn, _)) = listener.accept().await else {
-                continue;
+            let conn = match listener.accept().await {
+                Ok((conn, _)) => conn,
+                Err(e) => {
+                    // E.g. out of file descriptors: report, and do not spin.
+                    eprintln!("sparkop: accepting a local connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
             };
             let (pods, pod) = (pods.clone(), pod.clone());
             tokio::spawn(async move {
