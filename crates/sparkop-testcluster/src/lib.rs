@@ -1,18 +1,24 @@
-//! A throwaway Kubernetes control plane on loopback for sparkop's integration tests: etcd,
-//! kube-apiserver (RBAC on, token authentication), kube-controller-manager (garbage collection,
-//! namespaces, service accounts), kube-scheduler and kwok (a simulated node that runs pods),
+//! A throwaway Kubernetes cluster for sparkop's integration tests: etcd, kube-apiserver (RBAC
+//! on, token authentication), kube-controller-manager (garbage collection, namespaces, service
+//! accounts), kube-scheduler, and either kwok (simulated nodes, for lifecycles at scale) or a
+//! real node (containerd, runc, the kubelet, a CNI bridge and CoreDNS: real pods, real Spark),
 //! built from the Go module proxy by `scripts/build-test-cluster`.
 //!
 //! Every process is started by this crate, logs into the cluster's temp dir, and is stopped by
-//! its PID when the [`ControlPlane`] is dropped. Nothing binds outside 127.0.0.1.
+//! its PID when the [`ControlPlane`] is dropped. Nothing binds outside 127.0.0.1. A cluster
+//! with a real node runs entirely inside a network namespace of its own (`netns.rs`); its API
+//! server is forwarded to the same port on the machine's 127.0.0.1 through a unix socket, so
+//! clients and kubeconfigs look the same in both modes.
 
 pub mod apps;
 mod install;
+mod netns;
+pub mod node;
 mod pki;
 mod port_forward;
 pub mod recorder;
 
-pub use install::install_sparkop;
+pub use install::{SPARK_NAMESPACE, install_sparkop};
 
 use std::fs;
 use std::net::TcpListener;
@@ -26,9 +32,17 @@ use secrecy::{ExposeSecret, SecretString};
 /// Errors of the harness.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    /// The control-plane binaries are not built.
-    #[error("control-plane binaries not found: run scripts/build-test-cluster ({0})")]
+    /// The control-plane binaries (or the real node's packages) are not there.
+    #[error("test cluster binaries not found: run scripts/build-test-cluster ({0})")]
     NoBinaries(String),
+    /// A set-up command failed.
+    #[error("{what}: {detail}")]
+    Command {
+        /// What was being done.
+        what: String,
+        /// Its error output and exit status.
+        detail: String,
+    },
     /// A file or process operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -55,7 +69,7 @@ pub enum ClusterError {
     Client(String),
 }
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
+pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
     let what = what.into();
     move |source| ClusterError::Io { what, source }
 }
@@ -65,11 +79,7 @@ pub fn binaries() -> Result<PathBuf, ClusterError> {
     if let Some(dir) = std::env::var_os("SPARKOP_K8S_BIN").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    let cache = match std::env::var_os("SPARKOP_CACHE").filter(|d| !d.is_empty()) {
-        Some(c) => PathBuf::from(c),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/sparkop"),
-    };
-    let root = cache.join("k8s");
+    let root = cache_dir().join("k8s");
     let mut found: Vec<PathBuf> = fs::read_dir(&root)
         .map_err(|e| ClusterError::NoBinaries(format!("{}: {e}", root.display())))?
         .filter_map(Result::ok)
@@ -103,6 +113,9 @@ pub struct Options {
     pub controller_manager: bool,
     /// kube-scheduler and kwok with one simulated node, so pods get scheduled and run.
     pub nodes: bool,
+    /// kube-scheduler and a real node ([`node`]): the whole cluster then runs in a network
+    /// namespace of its own. Needs root and the Debian packages `scripts/test-all` installs.
+    pub real_node: bool,
 }
 
 impl Default for Options {
@@ -110,6 +123,18 @@ impl Default for Options {
         Options {
             controller_manager: true,
             nodes: true,
+            real_node: false,
+        }
+    }
+}
+
+impl Options {
+    /// A cluster with a real node and no simulated one.
+    pub fn real_node() -> Options {
+        Options {
+            controller_manager: true,
+            nodes: false,
+            real_node: true,
         }
     }
 }
@@ -129,9 +154,20 @@ pub struct ControlPlane {
     ca_pem: String,
     admin_token: SecretString,
     operator_token: SecretString,
+    kubelet_token: SecretString,
+    /// The network namespace of a cluster with a real node.
+    netns: Option<netns::Isolation>,
 }
 
-fn free_port() -> Result<u16, ClusterError> {
+/// The cache root: `$SPARKOP_CACHE`, else `~/.cache/sparkop`.
+fn cache_dir() -> PathBuf {
+    match std::env::var_os("SPARKOP_CACHE").filter(|d| !d.is_empty()) {
+        Some(c) => PathBuf::from(c),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/sparkop"),
+    }
+}
+
+pub(crate) fn free_port() -> Result<u16, ClusterError> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -161,18 +197,28 @@ impl ControlPlane {
             ("apiserver.key", &certs.server_key_pem),
             ("sa.key", &certs.sa_key_pem),
             ("sa.pub", &certs.sa_pub_pem),
+            ("kubelet-client.crt", &certs.kubelet_client_cert_pem),
+            ("kubelet-client.key", &certs.kubelet_client_key_pem),
         ] {
             fs::write(p.join(name), text).map_err(io(format!("writing {name}")))?;
         }
         let admin_token = token()?;
         let operator_token = token()?;
+        let kubelet_token = token()?;
         let tokens = format!(
-            "{},admin,admin-uid,\"system:masters\"\n{},system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT},operator-uid,\"system:serviceaccounts,system:serviceaccounts:{OPERATOR_NAMESPACE},system:authenticated\"\n",
+            "{},admin,admin-uid,\"system:masters\"\n{},system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT},operator-uid,\"system:serviceaccounts,system:serviceaccounts:{OPERATOR_NAMESPACE},system:authenticated\"\n{},system:node:{},node-uid,\"system:nodes,system:authenticated\"\n",
             admin_token.expose_secret(),
-            operator_token.expose_secret()
+            operator_token.expose_secret(),
+            kubelet_token.expose_secret(),
+            node::NODE_NAME,
         );
         fs::write(p.join("tokens.csv"), tokens).map_err(io("writing tokens.csv"))?;
 
+        let netns = if opts.real_node {
+            Some(netns::Isolation::create(p, &cache_dir())?)
+        } else {
+            None
+        };
         let mut cp = ControlPlane {
             dir,
             bin,
@@ -182,9 +228,14 @@ impl ControlPlane {
             ca_pem: certs.ca_pem,
             admin_token,
             operator_token,
+            kubelet_token,
+            netns,
         };
         cp.start_etcd()?;
         cp.start_apiserver()?;
+        if cp.netns.is_some() {
+            cp.forward_api()?;
+        }
         cp.wait_ready(Duration::from_secs(120)).await?;
         let kubeconfig = cp.write_kubeconfig(User::Admin)?;
         if opts.controller_manager {
@@ -203,7 +254,7 @@ impl ControlPlane {
             ];
             cp.spawn("kube-controller-manager", &args)?;
         }
-        if opts.nodes {
+        if opts.nodes || opts.real_node {
             let args = vec![
                 format!("--kubeconfig={}", kubeconfig.display()),
                 "--leader-elect=false".into(),
@@ -211,6 +262,11 @@ impl ControlPlane {
                 format!("--secure-port={}", free_port()?),
             ];
             cp.spawn("kube-scheduler", &args)?;
+        }
+        if opts.real_node {
+            cp.start_real_node(&cache_dir()).await?;
+        }
+        if opts.nodes {
             cp.install_kwok_port_forward_crd().await?;
             let stages = cp.bin.join("kwok-stages.yaml");
             // kwok's server is the simulated nodes' kubelet: the node's InternalIP and kubelet
@@ -233,8 +289,40 @@ impl ControlPlane {
         Ok(cp)
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// The network namespace of a cluster with a real node.
+    pub(crate) fn isolation(&self) -> Result<&netns::Isolation, ClusterError> {
+        self.netns
+            .as_ref()
+            .ok_or_else(|| ClusterError::Client("this cluster has no real node".into()))
+    }
+
+    /// The name of the network namespace the cluster runs in, if it has a real node (to run a
+    /// command next to it: `nsenter --net=/run/netns/NAME`, e.g. a packet capture on the bridge).
+    pub fn netns(&self) -> Option<&str> {
+        self.netns.as_ref().map(netns::Isolation::name)
+    }
+
+    /// The API server on the machine's 127.0.0.1 at the port it has inside the namespace: a
+    /// socat in the namespace serves a unix socket in the cluster dir, one outside listens on
+    /// the port and connects to that socket.
+    fn forward_api(&mut self) -> Result<(), ClusterError> {
+        let sock = self.path("apiserver.sock").display().to_string();
+        let socat = netns::which("socat")
+            .ok_or_else(|| ClusterError::NoBinaries("socat is not installed".into()))?;
+        let inside = vec![
+            format!("UNIX-LISTEN:{sock},fork,mode=600"),
+            format!("TCP:127.0.0.1:{}", self.api_port),
+        ];
+        self.spawn_program("apiserver-forward-inside", &socat, &inside)?;
+        let outside = vec![
+            format!("TCP-LISTEN:{},bind=127.0.0.1,fork,reuseaddr", self.api_port),
+            format!("UNIX-CONNECT:{sock}"),
+        ];
+        self.spawn_in("apiserver-forward-outside", &socat, &outside, false)
     }
 
     /// The API server URL.
@@ -247,12 +335,38 @@ impl ControlPlane {
         &self.ca_pem
     }
 
+    /// Where the cluster's binaries are (kubectl and helm among them).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
     /// The cluster's directory (logs under `logs/`).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     fn spawn(&mut self, name: &'static str, args: &[String]) -> Result<(), ClusterError> {
+        let program = self.bin.join(name);
+        self.spawn_program(name, &program, args)
+    }
+
+    /// Starts `program` under a watchdog, inside the cluster's network namespace if it has one.
+    pub(crate) fn spawn_program(
+        &mut self,
+        name: &'static str,
+        program: &Path,
+        args: &[String],
+    ) -> Result<(), ClusterError> {
+        self.spawn_in(name, program, args, true)
+    }
+
+    fn spawn_in(
+        &mut self,
+        name: &'static str,
+        program: &Path,
+        args: &[String],
+        in_netns: bool,
+    ) -> Result<(), ClusterError> {
         let log = fs::File::create(self.path(&format!("logs/{name}.log")))
             .map_err(io(format!("{name} log")))?;
         let err = log.try_clone().map_err(io(format!("{name} log")))?;
@@ -262,12 +376,20 @@ impl ControlPlane {
         let watchdog = r#"parent=$1; shift; "$@" & c=$!
 while kill -0 "$parent" 2>/dev/null && kill -0 "$c" 2>/dev/null; do sleep 1; done
 kill -KILL 0"#;
-        let child = Command::new("sh")
+        let mut cmd = match self.netns.as_ref().filter(|_| in_netns) {
+            Some(iso) => {
+                let mut c = Command::new("nsenter");
+                c.args(iso.enter()).arg("sh");
+                c
+            }
+            None => Command::new("sh"),
+        };
+        let child = cmd
             .arg("-c")
             .arg(watchdog)
             .arg("sh")
             .arg(std::process::id().to_string())
-            .arg(self.bin.join(name))
+            .arg(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(log)
@@ -275,6 +397,9 @@ kill -KILL 0"#;
             .process_group(0)
             .spawn()
             .map_err(io(format!("starting {name}")))?;
+        if let Some(iso) = &self.netns {
+            iso.record_group(child.id())?;
+        }
         self.procs.push(Proc { name, child });
         Ok(())
     }
@@ -318,6 +443,9 @@ kill -KILL 0"#;
             "--allow-privileged=true".into(),
             // Simulated nodes have no resolvable host name; their InternalIP is kwok's server.
             "--kubelet-preferred-address-types=InternalIP".into(),
+            // A real kubelet accepts only clients with a certificate from the cluster CA.
+            format!("--kubelet-client-certificate={}", f("kubelet-client.crt")),
+            format!("--kubelet-client-key={}", f("kubelet-client.key")),
         ]
     }
 
@@ -333,8 +461,13 @@ kill -KILL 0"#;
             stop(&mut p.child);
         }
         // The killed server (a grandchild) lets go of its port a moment after its watchdog.
+        // (Inside a namespace the forwarder holds the machine's port: give it a second.)
         let start = Instant::now();
-        while TcpListener::bind(("127.0.0.1", self.api_port)).is_err()
+        if self.netns.is_some() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        while self.netns.is_none()
+            && TcpListener::bind(("127.0.0.1", self.api_port)).is_err()
             && start.elapsed() < Duration::from_secs(20)
         {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -367,6 +500,14 @@ kill -KILL 0"#;
             User::Admin => ("admin", &self.admin_token),
             User::Operator => ("operator", &self.operator_token),
         };
+        self.write_kubeconfig_for(name, token)
+    }
+
+    pub(crate) fn write_kubeconfig_for(
+        &self,
+        name: &str,
+        token: &SecretString,
+    ) -> Result<PathBuf, ClusterError> {
         let text = format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority: {}\nusers:\n- name: {name}\n  user:\n    token: {}\ncontexts:\n- name: test\n  context: {{cluster: test, user: {name}, namespace: default}}\ncurrent-context: test\n",
             self.url(),
@@ -408,7 +549,7 @@ kill -KILL 0"#;
     }
 
     /// `Some(description)` when the component is not running.
-    fn exited(&mut self, name: &str) -> Option<String> {
+    pub(crate) fn exited(&mut self, name: &str) -> Option<String> {
         match self.procs.iter_mut().find(|p| p.name == name) {
             None => Some(format!("{name} was never started")),
             Some(p) => match p.child.try_wait() {
@@ -444,5 +585,7 @@ impl Drop for ControlPlane {
         while let Some(mut p) = self.procs.pop() {
             stop(&mut p.child);
         }
+        // The namespace's teardown before the TempDir goes (it unmounts what is inside it).
+        self.netns.take();
     }
 }

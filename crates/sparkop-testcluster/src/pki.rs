@@ -1,14 +1,18 @@
-//! The cluster's certificates: a CA, the API server's serving certificate, and the
+//! The cluster's certificates: a CA, the API server's serving certificate, its client
+//! certificate for kubelets (a real node accepts only CA-signed clients), and the
 //! service-account signing key (ECDSA P-256, which kube-apiserver accepts).
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 
 pub(crate) struct Certs {
     pub ca_pem: String,
     pub server_cert_pem: String,
     pub server_key_pem: String,
+    pub kubelet_client_cert_pem: String,
+    pub kubelet_client_key_pem: String,
     pub sa_key_pem: String,
     pub sa_pub_pem: String,
 }
@@ -53,8 +57,20 @@ pub(crate) fn generate() -> Result<Certs, rcgen::Error> {
     let issuer = Issuer::from_params(&ca, &ca_key);
     let server_cert = server.signed_by(&key, &issuer)?;
 
+    let client_key = KeyPair::generate()?;
+    let mut client = CertificateParams::default();
+    client
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver-kubelet-client");
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    client.not_before = ca.not_before;
+    client.not_after = ca.not_after;
+    let client_cert = client.signed_by(&client_key, &issuer)?;
+
     let sa = KeyPair::generate()?;
     Ok(Certs {
+        kubelet_client_cert_pem: client_cert.pem(),
+        kubelet_client_key_pem: client_key.serialize_pem(),
         ca_pem: ca_cert.pem(),
         server_cert_pem: server_cert.pem(),
         server_key_pem: key.serialize_pem(),

@@ -86,6 +86,7 @@ async fn crds_install_and_the_api_server_enforces_the_policy() {
     let Some(cp) = cluster(Options {
         controller_manager: false,
         nodes: false,
+        real_node: false,
     })
     .await
     else {
@@ -260,6 +261,7 @@ async fn the_operator_identity_gets_only_what_rbac_grants() {
     let Some(cp) = cluster(Options {
         controller_manager: false,
         nodes: false,
+        real_node: false,
     })
     .await
     else {

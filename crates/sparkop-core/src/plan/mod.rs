@@ -3,6 +3,7 @@
 //! secrets appear only as references ([`SecretRef`]) that a backend resolves
 //! ([`secrets::resolve`]) and delivers as files or process-private environment.
 
+mod logging;
 mod properties;
 pub mod secrets;
 mod security;
@@ -18,6 +19,7 @@ use sparkop_api::{SparkApplication, SparkApplicationType};
 use crate::posture::{self, Posture, split_secret_key_ref};
 use crate::units::parse_spark_memory;
 
+pub use logging::log4j_config;
 pub use properties::{properties_file, properties_line};
 pub use security::{KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY, UI_KEYSTORE_PASSWORD_ENV, UiTlsPlan};
 

@@ -41,6 +41,17 @@ pub const LAUNCHED_BY_LABEL: &str = "sparkoperator.k8s.io/launched-by-spark-oper
 pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
 /// The ConfigMap key (and file name in SPARK_CONF_DIR) of the executor pod template.
 pub const EXECUTOR_TEMPLATE_KEY: &str = "pod-spec-template.yml";
+/// The mode of the Secret files sparkop mounts: readable by root and the pod's `fsGroup` (the
+/// Spark user's group, see `pod_settings::default_pod_security`), by no one else.
+pub const SECRET_FILE_MODE: i32 = 0o440;
+/// The ConfigMap key (and file name in SPARK_CONF_DIR) of Spark's logging configuration; the
+/// driver hands SPARK_CONF_DIR's files to its executors, so both log the same way.
+pub const LOG4J_KEY: &str = "log4j2.properties";
+/// The master URL a driver pod uses: the API server through the `kubernetes` Service.
+pub const IN_CLUSTER_MASTER: &str = "k8s://https://kubernetes.default.svc";
+/// An executor JVM option variable Spark's own numbering never reaches; the images'
+/// entrypoints pass every `SPARK_JAVA_OPT_*` to the executor JVM, in numeric order.
+pub const EXECUTOR_MASTER_OPT_ENV: &str = "SPARK_JAVA_OPT_9999";
 /// The driver's RPC port.
 pub const DRIVER_PORT: u16 = 7078;
 const BLOCK_MANAGER_PORT: u16 = 7079;
@@ -219,7 +230,7 @@ fn from_json<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, 
 /// container security context and everything `spec.executor` sets that Spark's own settings
 /// cannot carry (volume mounts, scheduling, security contexts, extra containers), over
 /// `spec.executor.template` when given.
-fn executor_template(app: &SparkApplication) -> Result<String, BuildError> {
+fn executor_template(app: &SparkApplication, plan: &LaunchPlan) -> Result<String, BuildError> {
     let settings = app.spec.executor.pod_settings();
     let (metadata, mut pod_spec, mut container) = pod_settings::split_template(
         settings.template,
@@ -231,6 +242,17 @@ fn executor_template(app: &SparkApplication) -> Result<String, BuildError> {
     }
     if let Some(sa) = &app.spec.executor.service_account {
         pod_spec["serviceAccountName"] = sa.clone().into();
+    }
+    if plan.auth_secret.is_some() {
+        // Found on a real node: an executor reads `spark.authenticate.secret.executor.file`
+        // only when its startup conf names a k8s master, and Spark hands executors no
+        // `spark.master` at startup, so they fail with "A secret key must be specified". The
+        // option goes in as a JVM system property, as Spark's own startup options do.
+        pod_settings::set_env(
+            &mut container,
+            EXECUTOR_MASTER_OPT_ENV,
+            &format!("-Dspark.master={IN_CLUSTER_MASTER}"),
+        );
     }
     pod_settings::apply(app, "executor", &settings, &mut pod_spec, container)?;
     let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "spec": pod_spec});
@@ -299,10 +321,7 @@ pub fn driver_objects(
         SparkApplicationType::Java | SparkApplicationType::Scala => "java",
     };
     for (k, v) in [
-        (
-            "spark.master",
-            "k8s://https://kubernetes.default.svc".to_owned(),
-        ),
+        ("spark.master", IN_CLUSTER_MASTER.to_owned()),
         ("spark.submit.deployMode", "cluster".into()),
         ("spark.kubernetes.submitInDriver", "true".into()),
         ("spark.kubernetes.namespace", ns.to_owned()),
@@ -382,7 +401,7 @@ pub fn driver_objects(
         "spark.kubernetes.executor.podTemplateContainerName".into(),
         EXECUTOR_CONTAINER.into(),
     );
-    let executor_template = executor_template(app)?;
+    let executor_template = executor_template(app, plan)?;
     let mut volumes: Vec<Value> = Vec::new();
     let mut mounts: Vec<Value> = Vec::new();
     if plan.auth_secret.is_some() {
@@ -399,7 +418,7 @@ pub fn driver_objects(
             format!("spark.kubernetes.executor.secrets.{}", auth.name),
             AUTH_MOUNT.into(),
         );
-        volumes.push(json!({"name": "sparkop-auth", "secret": {"secretName": auth.name, "defaultMode": 0o400}}));
+        volumes.push(json!({"name": "sparkop-auth", "secret": {"secretName": auth.name, "defaultMode": SECRET_FILE_MODE}}));
         mounts.push(json!({"name": "sparkop-auth", "mountPath": AUTH_MOUNT, "readOnly": true}));
         // The plan's source must match what the reconciler settled on.
         if let Some(AuthSecret::FromSecret(r)) = &plan.auth_secret
@@ -427,7 +446,7 @@ pub fn driver_objects(
             "spark.ssl.keyStore".into(),
             format!("{UI_TLS_MOUNT}/{KEYSTORE_KEY}"),
         );
-        volumes.push(json!({"name": "sparkop-ui-tls", "secret": {"secretName": secret, "defaultMode": 0o400}}));
+        volumes.push(json!({"name": "sparkop-ui-tls", "secret": {"secretName": secret, "defaultMode": SECRET_FILE_MODE}}));
         mounts.push(json!({"name": "sparkop-ui-tls", "mountPath": UI_TLS_MOUNT, "readOnly": true}));
         env.push(json!({"name": UI_KEYSTORE_PASSWORD_ENV, "valueFrom": {"secretKeyRef": {"name": secret, "key": KEYSTORE_PASSWORD_KEY}}}));
     }
@@ -450,6 +469,7 @@ pub fn driver_objects(
         "items": [
             {"key": "spark.properties", "path": "spark.properties", "mode": 0o444},
             {"key": EXECUTOR_TEMPLATE_KEY, "path": EXECUTOR_TEMPLATE_KEY, "mode": 0o444},
+            {"key": LOG4J_KEY, "path": LOG4J_KEY, "mode": 0o444},
         ],
     }}));
     mounts.push(json!({"name": "spark-conf-volume-driver", "mountPath": CONF_DIR}));
@@ -581,6 +601,7 @@ pub fn driver_objects(
                 "spark.properties": properties,
                 "spark.kubernetes.namespace": ns,
                 EXECUTOR_TEMPLATE_KEY: executor_template,
+                LOG4J_KEY: sparkop_core::plan::log4j_config(false),
             },
         }),
         "configmap",

@@ -17,7 +17,7 @@ pub const SPARK_CONFIG_MAP_DIR: &str = "/etc/spark/conf";
 pub const HADOOP_CONFIG_MAP_DIR: &str = "/etc/hadoop/conf";
 
 /// Sets `name` in the container's environment, replacing an earlier value.
-fn set_env(container: &mut Value, name: &str, value: &str) {
+pub(crate) fn set_env(container: &mut Value, name: &str, value: &str) {
     let entry = json!({"name": name, "value": value});
     match container["env"].as_array_mut() {
         Some(env) => match env.iter_mut().find(|e| e["name"] == name) {
@@ -162,6 +162,24 @@ pub(crate) fn hardened_container_security() -> Value {
     })
 }
 
+/// The UID and GID of the Spark user in the official images (and the ones sparkop builds).
+pub const SPARK_UID: i64 = 185;
+
+/// The pod-level security defaults of every pod sparkop describes; a role's
+/// `podSecurityContext` is laid over them (its fields win, the others stay). `fsGroup` makes
+/// the Secret files sparkop mounts (mode 0440) readable by the Spark user: without it a real
+/// kubelet leaves them `root:root 0400` and the driver cannot read its own RPC secret.
+pub(crate) fn default_pod_security() -> Value {
+    json!({
+        "runAsNonRoot": true,
+        "runAsUser": SPARK_UID,
+        "runAsGroup": SPARK_UID,
+        "fsGroup": SPARK_UID,
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    })
+}
+
 fn to_json<T: serde::Serialize>(v: &T, field: &str) -> Result<Value, BuildError> {
     serde_json::to_value(v).map_err(|e| invalid(field, e.to_string()))
 }
@@ -265,10 +283,14 @@ pub(crate) fn apply(
     if let Some(ns) = s.node_selector.or(app.spec.node_selector.as_ref()) {
         pod_spec["nodeSelector"] = json!(ns);
     }
+    let pod_security = match to_json(&s.pod_security_context, &field)? {
+        Value::Null => default_pod_security(),
+        user => overlay(default_pod_security(), user),
+    };
     let optional = [
         ("tolerations", to_json(&s.tolerations, &field)?),
         ("affinity", to_json(&s.affinity, &field)?),
-        ("securityContext", to_json(&s.pod_security_context, &field)?),
+        ("securityContext", pod_security),
         ("schedulerName", json!(s.scheduler_name)),
         ("hostNetwork", json!(s.host_network)),
         ("dnsConfig", to_json(&s.dns_config, &field)?),

@@ -473,3 +473,49 @@ fn resources_ports_and_service_metadata_reach_spark_and_the_objects() {
     assert_eq!(svc["metadata"]["labels"]["team"], "data");
     assert_ne!(svc["metadata"]["labels"]["spark-app-selector"], "not-this");
 }
+
+#[test]
+fn secret_files_are_readable_by_the_spark_user_and_no_one_else() {
+    // Found on the real node: a Secret volume with mode 0400 and no fsGroup is root:root
+    // inside the pod, and the Spark user (185) cannot read its own RPC secret.
+    let o = build(SECURE_PI);
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    let spec = &pod["spec"];
+    for v in spec["volumes"].as_array().expect("volumes") {
+        if v["name"] == "sparkop-auth" || v["name"] == "sparkop-ui-tls" {
+            assert_eq!(v["secret"]["defaultMode"], 0o440, "{v}");
+        }
+    }
+    for sc in [
+        &spec["securityContext"],
+        &template_of(&o)["spec"]["securityContext"],
+    ] {
+        assert_eq!(sc["fsGroup"], 185, "{sc}");
+        assert_eq!(sc["runAsNonRoot"], true, "{sc}");
+        assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault", "{sc}");
+    }
+    // A role's own podSecurityContext is laid over the defaults: its fields win, the group
+    // that makes the secrets readable stays.
+    let t = template_of(&build(&CUSTOMISED.replace(
+        "podSecurityContext: {fsGroup: 185}",
+        "podSecurityContext: {runAsUser: 1000}",
+    )));
+    assert_eq!(t["spec"]["securityContext"]["runAsUser"], 1000);
+    assert_eq!(t["spec"]["securityContext"]["fsGroup"], 185);
+}
+
+#[test]
+fn pods_log_authentication_like_a_local_run() {
+    // The driver's refusals and accepted executors are only logged at DEBUG by Spark.
+    let o = build(SECURE_PI);
+    let data = o.config_map.data.as_ref().expect("data");
+    assert_eq!(data[LOG4J_KEY], sparkop_core::plan::log4j_config(false));
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    let conf = pod["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "spark-conf-volume-driver")
+        .expect("conf volume");
+    assert!(strings(&conf["configMap"]["items"], "key").contains(&LOG4J_KEY));
+}

@@ -21,18 +21,23 @@ impl Operator {
     }
 
     pub fn start_with(cp: &ControlPlane, extra: &[&str]) -> Operator {
-        let kubeconfig = cp.write_kubeconfig(User::Operator).expect("kubeconfig");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(cp.dir().join("logs/operator.log"))
-            .expect("log");
         // The default namespace unless the test chooses namespaces itself.
         let scope: &[&str] = if extra.contains(&"--namespace-selector") {
             &[]
         } else {
             &["--namespace", "default"]
         };
+        Self::start_args(cp, &[scope, extra].concat())
+    }
+
+    /// `sparkop operator ARGS` (metrics on a free port, a 10-minute submitted timeout).
+    pub fn start_args(cp: &ControlPlane, args: &[&str]) -> Operator {
+        let kubeconfig = cp.write_kubeconfig(User::Operator).expect("kubeconfig");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(cp.dir().join("logs/operator.log"))
+            .expect("log");
         let child = Command::new(assert_cmd::cargo::cargo_bin!("sparkop"))
             .args([
                 "operator",
@@ -41,8 +46,7 @@ impl Operator {
                 "--submitted-timeout",
                 "600",
             ])
-            .args(scope)
-            .args(extra)
+            .args(args)
             .env("KUBECONFIG", kubeconfig)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
