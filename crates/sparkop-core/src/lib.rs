@@ -14,6 +14,7 @@ pub mod names;
 pub mod plan;
 pub mod posture;
 pub mod rules;
+pub mod spark_log;
 pub mod units;
 pub mod version;
 

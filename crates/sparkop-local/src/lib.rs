@@ -6,12 +6,11 @@
 //! install (pyspark from PyPI → synthetic SPARK_HOME)   java (17+)
 //!        └──────────────┬───────────────────────────────┘
 //! LaunchPlan ─► run::prepare (run dir, secrets, keystore) ─► submit::command (pure argv/env)
-//!            ─► run::execute (process group, logs, facts via logline) ─► Outcome
+//!            ─► run::execute (process group, logs, facts via sparkop_core::spark_log) ─► Outcome
 //! ```
 
 pub mod install;
 pub mod java;
-pub mod logline;
 pub mod run;
 pub mod rundir;
 pub mod submit;

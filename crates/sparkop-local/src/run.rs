@@ -22,9 +22,9 @@ use zeroize::Zeroizing;
 use crate::LocalError;
 use crate::install::SparkHome;
 use crate::java::Java;
-use crate::logline::{self, Fact};
 use crate::rundir::{RunDir, io};
 use crate::submit::{self, Paths, Submit};
+use sparkop_core::spark_log::{self, Fact};
 
 /// How to run.
 #[derive(Clone, Debug, Default)]
@@ -385,12 +385,12 @@ pub async fn execute(
     let events_for_lines = events.clone();
     let writer = tokio::spawn(async move {
         let mut log = tokio::io::BufWriter::new(log);
-        let mut visibility = logline::Visibility::default();
+        let mut visibility = spark_log::Visibility::default();
         while let Some((is_stdout, line)) = line_rx.recv().await {
             let _ = log.write_all(line.as_bytes()).await;
             let _ = log.write_all(b"\n").await;
-            let parsed = logline::parse(&line);
-            if let Some(fact) = (!is_stdout).then(|| logline::fact(&parsed)).flatten() {
+            let parsed = spark_log::parse(&line);
+            if let Some(fact) = (!is_stdout).then(|| spark_log::fact(&parsed)).flatten() {
                 let _ = events_for_lines.send(Event::Fact(fact));
             }
             let shown = is_stdout || visibility.shown(&parsed, debug_auth, true);
@@ -496,7 +496,7 @@ async fn stop_group(pgid: Pid) -> bool {
 /// Follows executor logs (`work/app-*/ID/{stdout,stderr}`) as Spark writes them.
 #[derive(Default)]
 struct ExecutorTail {
-    offsets: BTreeMap<PathBuf, (u64, String, logline::Visibility)>,
+    offsets: BTreeMap<PathBuf, (u64, String, spark_log::Visibility)>,
 }
 
 impl ExecutorTail {
@@ -543,7 +543,7 @@ impl ExecutorTail {
         while let Some(pos) = partial.find('\n') {
             let line: String = partial.drain(..=pos).collect();
             let line = line.trim_end_matches(['\n', '\r']).to_owned();
-            let parsed = logline::parse(&line);
+            let parsed = spark_log::parse(&line);
             // Spark writes its launch command at the top of stderr: not news to the user.
             let shown = (is_stdout || visibility.shown(&parsed, debug_auth, false))
                 && !line.starts_with("Spark Executor Command:")

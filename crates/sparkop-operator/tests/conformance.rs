@@ -411,6 +411,10 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
             "the RPC secret from a Secret volume",
         ),
         (
+            "spark.authenticate.secret.file",
+            "the same file for the executors' first connection, whose SecurityManager reads only this key",
+        ),
+        (
             "spark.kubernetes.executor.secrets.spark-secret",
             "mounts the same Secret in executors",
         ),
@@ -462,10 +466,6 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
         (
             "spark.kubernetes.memoryOverheadFactor",
             "Spark's default; the pod's resources already include the overhead",
-        ),
-        (
-            "spark.jars",
-            "the primary resource is on the driver's command line",
         ),
         ("spark.submit.pyFiles", "empty"),
     ];

@@ -214,6 +214,10 @@ pub struct OperatorArgs {
     /// Fail an attempt whose driver has not started after this many seconds.
     #[arg(long, default_value_t = 600)]
     pub submitted_timeout: u64,
+    /// Read each running driver's log this often (seconds) for connections it refused
+    /// (reported as ConnectionRefused Warning Events); 0 turns it off. Needs get on pods/log.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub driver_log_interval: u64,
     /// Act only while holding a Lease (for more than one replica).
     #[arg(long)]
     pub leader_elect: bool,

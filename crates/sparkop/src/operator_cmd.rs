@@ -34,6 +34,8 @@ pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
             namespace_selector: args.namespace_selector.clone(),
             config: Config {
                 submitted_timeout: Duration::from_secs(args.submitted_timeout.max(1)),
+                driver_log_interval: (args.driver_log_interval > 0)
+                    .then(|| Duration::from_secs(args.driver_log_interval)),
                 ..Config::default()
             },
             concurrency: args.concurrency,

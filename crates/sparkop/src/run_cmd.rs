@@ -12,7 +12,7 @@ use sparkop_api::Severity;
 use sparkop_api::manifest::{Object, SecretObject};
 use sparkop_core::plan::{UiTlsPlan, secrets};
 use sparkop_core::posture::Cipher;
-use sparkop_local::logline::Fact;
+use sparkop_core::spark_log::Fact;
 use sparkop_local::run::{self, Event, Outcome, Role};
 use tokio::sync::{mpsc, watch};
 
@@ -312,7 +312,7 @@ fn handle(
     match ev {
         Event::Log { role, line, shown } => {
             if *role == Role::Driver && seen.auditing {
-                let parsed = sparkop_local::logline::parse(line);
+                let parsed = sparkop_core::spark_log::parse(line);
                 if parsed.level.is_some() {
                     // The audit's encrypted probe RPC is not a message the driver knows.
                     seen.hiding_probe_error = parsed
@@ -321,7 +321,7 @@ fn handle(
                         && parsed
                             .message
                             .starts_with("Error while invoking RpcHandler");
-                } else if !sparkop_local::logline::is_continuation(line) {
+                } else if !sparkop_core::spark_log::is_continuation(line) {
                     seen.hiding_probe_error = false;
                 }
                 if seen.hiding_probe_error && !args.verbose {

@@ -244,10 +244,10 @@ fn executor_template(app: &SparkApplication, plan: &LaunchPlan) -> Result<String
         pod_spec["serviceAccountName"] = sa.clone().into();
     }
     if plan.auth_secret.is_some() {
-        // Found on a real node: an executor reads `spark.authenticate.secret.executor.file`
-        // only when its startup conf names a k8s master, and Spark hands executors no
-        // `spark.master` at startup, so they fail with "A secret key must be specified". The
-        // option goes in as a JVM system property, as Spark's own startup options do.
+        // Found on a real node: an executor reads its secret file only when its startup
+        // conf names a k8s master, and Spark hands executors no `spark.master` at startup, so
+        // they fail with "A secret key must be specified". The option goes in as a JVM system
+        // property, as Spark's own startup options do.
         pod_settings::set_env(
             &mut container,
             EXECUTOR_MASTER_OPT_ENV,
@@ -393,6 +393,27 @@ pub fn driver_objects(
             m.path.clone(),
         );
     }
+    // The application jar reaches executors through spark.jars, as spark-submit's cluster
+    // mode puts it there (found on a real node: without it executors cannot load the
+    // application's classes and every task fails deserializing its closure).
+    let primary = match &plan.main_file {
+        AppFile::Image(p) => format!("local://{p}"),
+        AppFile::Remote(u) | AppFile::OtherUri(u) => u.clone(),
+        AppFile::Path(p) => p.clone(),
+    };
+    if matches!(
+        plan.app_type,
+        SparkApplicationType::Java | SparkApplicationType::Scala
+    ) {
+        let mut jars: Vec<String> = conf
+            .get("spark.jars")
+            .map(|j| j.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        if !jars.contains(&primary) {
+            jars.push(primary.clone());
+        }
+        conf.insert("spark.jars".into(), jars.join(","));
+    }
     conf.insert(
         "spark.kubernetes.executor.podTemplateFile".into(),
         format!("{CONF_DIR}/{EXECUTOR_TEMPLATE_KEY}"),
@@ -413,7 +434,14 @@ pub fn driver_objects(
         })?;
         let file = format!("{AUTH_MOUNT}/{}", auth.key);
         conf.insert("spark.authenticate.secret.driver.file".into(), file.clone());
-        conf.insert("spark.authenticate.secret.executor.file".into(), file);
+        conf.insert(
+            "spark.authenticate.secret.executor.file".into(),
+            file.clone(),
+        );
+        // Found on a real node: an executor's first connection (fetching the driver's conf)
+        // uses a SecurityManager that reads only the generic key, so without it executors
+        // fail with "A secret key must be specified" (see EXECUTOR_MASTER_OPT_ENV too).
+        conf.insert("spark.authenticate.secret.file".into(), file);
         conf.insert(
             format!("spark.kubernetes.executor.secrets.{}", auth.name),
             AUTH_MOUNT.into(),
@@ -488,11 +516,7 @@ pub fn driver_objects(
         args.push("--class".into());
         args.push(c);
     }
-    args.push(match &plan.main_file {
-        AppFile::Image(p) => format!("local://{p}"),
-        AppFile::Remote(u) | AppFile::OtherUri(u) => u.clone(),
-        AppFile::Path(p) => p.clone(),
-    });
+    args.push(primary.clone());
     args.extend(plan.arguments.iter().cloned());
 
     let mut ports = vec![

@@ -234,10 +234,11 @@ fn executor_settings_reach_the_executor_pod_template() {
         c["resources"]["limits"]["nvidia.com/gpu"], "1",
         "template kept"
     );
-    // Only the variable Spark's own settings cannot carry; the secret one goes by reference
-    // through spark.kubernetes.executor.secretKeyRef and never appears as a value.
+    // Only the variable Spark's own settings cannot carry (and the master the executors'
+    // secret file needs); the secret one goes by reference through
+    // spark.kubernetes.executor.secretKeyRef and never appears as a value.
     let env = strings(&c["env"], "name");
-    assert_eq!(env, ["POD_IP"]);
+    assert_eq!(env, [EXECUTOR_MASTER_OPT_ENV, "POD_IP"]);
     assert_eq!(spec["containers"][1]["name"], "log-shipper");
     let volumes = strings(&spec["volumes"], "name");
     assert_eq!(
@@ -518,4 +519,28 @@ fn pods_log_authentication_like_a_local_run() {
         .find(|v| v["name"] == "spark-conf-volume-driver")
         .expect("conf volume");
     assert!(strings(&conf["configMap"]["items"], "key").contains(&LOG4J_KEY));
+}
+
+#[test]
+fn executors_can_read_their_secret_file_and_load_the_application() {
+    // Found on the real node: an executor's first connection reads only
+    // spark.authenticate.secret.file, and only with a k8s spark.master in its startup conf;
+    // and without the application jar in spark.jars no task can load its closure.
+    let o = build(AUTH);
+    let props = &o.config_map.data.as_ref().expect("data")["spark.properties"];
+    assert!(props.contains("spark.authenticate.secret.file=/mnt/sparkop/auth/secret"));
+    assert!(props.contains("spark.jars=local\\://"), "{props}");
+    let t = template_of(&o);
+    let env = &t["spec"]["containers"][0]["env"];
+    let master = env
+        .as_array()
+        .expect("env")
+        .iter()
+        .find(|e| e["name"] == EXECUTOR_MASTER_OPT_ENV)
+        .expect("the master option");
+    assert_eq!(master["value"], format!("-Dspark.master={IN_CLUSTER_MASTER}"));
+    // Python applications keep their file out of spark.jars.
+    let py = build(SECURE_PI);
+    let props = &py.config_map.data.as_ref().expect("data")["spark.properties"];
+    assert!(!props.contains("spark.jars="), "{props}");
 }

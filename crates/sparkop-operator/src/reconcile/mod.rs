@@ -15,6 +15,7 @@
 //! Backoff between attempts is exponential (interval · 2^(n−1)), capped.
 
 pub mod executors;
+pub mod refusals;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +57,8 @@ pub struct Observed {
     pub spec_hash: String,
     /// The current attempt's executor pods and their states (`None`: not looked at).
     pub executors: Option<Vec<(String, ExecutorState)>>,
+    /// Connections the running driver refused since the last reconcile that looked.
+    pub refused: Vec<refusals::Refusal>,
 }
 
 /// Tunables of the operator.
@@ -67,6 +70,8 @@ pub struct Config {
     pub max_backoff: Duration,
     /// How long a driver may stay pending / missing after submission before the attempt fails.
     pub submitted_timeout: Duration,
+    /// How often a running driver's log is read for refused connections (`None`: never).
+    pub driver_log_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -75,6 +80,7 @@ impl Default for Config {
             default_retry_interval: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
             submitted_timeout: Duration::from_secs(600),
+            driver_log_interval: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -115,6 +121,9 @@ pub struct Decision {
     /// What to do, in order.
     pub actions: Vec<Action>,
 }
+
+/// At most this many refused connections are reported one by one per reconcile.
+pub const MAX_REFUSAL_EVENTS: usize = 3;
 
 /// The attempt index of the current (or next) driver: attempts are counted by submissions.
 pub fn current_attempt(status: &SparkApplicationStatus) -> u32 {
@@ -190,6 +199,33 @@ impl Ctx<'_> {
             self.actions.push(Action::RequeueAfter(Duration::from_secs(
                 ttl.unsigned_abs(),
             )));
+        }
+    }
+
+    /// A Warning Event per refused connection (at most [`MAX_REFUSAL_EVENTS`] a reconcile,
+    /// then one that counts the rest): someone without the application's secret tried to talk
+    /// to its driver.
+    fn report_refusals(&mut self) {
+        let refused = &self.obs.refused;
+        for r in refused.iter().take(MAX_REFUSAL_EVENTS) {
+            self.actions.push(Action::Event {
+                warning: true,
+                reason: "ConnectionRefused".into(),
+                message: format!(
+                    "the driver refused a connection from {}: it failed authentication (wrong or missing secret)",
+                    r.peer
+                ),
+            });
+        }
+        if refused.len() > MAX_REFUSAL_EVENTS {
+            self.actions.push(Action::Event {
+                warning: true,
+                reason: "ConnectionRefused".into(),
+                message: format!(
+                    "the driver refused {} more connection(s) that failed authentication",
+                    refused.len() - MAX_REFUSAL_EVENTS
+                ),
+            });
         }
     }
 
@@ -300,6 +336,7 @@ pub fn submission_failed(
         driver: DriverPhase::Missing,
         spec_hash: status.submission_id.clone().unwrap_or_default(),
         executors: None,
+        refused: Vec::new(),
     };
     let mut c = Ctx {
         app,
@@ -358,6 +395,10 @@ pub fn next(app: &SparkApplication, obs: &Observed, cfg: &Config) -> Decision {
         S::Submitted | S::Running | S::Unknown => match &obs.driver {
             DriverPhase::Running => {
                 c.to(S::Running, None);
+                c.report_refusals();
+                if let Some(every) = cfg.driver_log_interval {
+                    c.actions.push(Action::RequeueAfter(every));
+                }
             }
             DriverPhase::Succeeded => c.to(S::Succeeding, None),
             DriverPhase::Failed(why) => c.to(S::Failing, Some(why.clone())),

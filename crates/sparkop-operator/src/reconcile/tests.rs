@@ -78,6 +78,7 @@ fn decide_seeing(
             driver,
             spec_hash: "h1".into(),
             executors,
+            refused: Vec::new(),
         },
         &Config::default(),
     )
@@ -376,4 +377,58 @@ fn executors_seen_go_into_the_status_of_their_attempt_only() {
     let d = decide_seeing(ON_FAILURE_2, g, DriverPhase::Missing, 60, Some(seen));
     assert!(has(&d, &Action::Submit { attempt: 1 }));
     assert_eq!(d.status.executor_state, None);
+}
+
+#[test]
+fn refused_connections_become_warning_events_while_the_driver_runs() {
+    let mut a = app("");
+    a.status = Some(SparkApplicationStatus {
+        application_state: ApplicationState {
+            state: S::Running,
+            error_message: None,
+        },
+        submission_attempts: 1,
+        execution_attempts: 1,
+        submission_id: Some("h1".into()),
+        ..Default::default()
+    });
+    let refusal = |peer: &str| refusals::Refusal {
+        at: t(10),
+        peer: peer.into(),
+    };
+    let refused: Vec<_> = (0..5)
+        .map(|i| refusal(&format!("10.0.0.{i}:4000")))
+        .collect();
+    let d = next(
+        &a,
+        &Observed {
+            now: t(20),
+            driver: DriverPhase::Running,
+            spec_hash: "h1".into(),
+            executors: None,
+            refused,
+        },
+        &Config::default(),
+    );
+    let events: Vec<&str> = d
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Event {
+                warning: true,
+                reason,
+                message,
+            } if reason == "ConnectionRefused" => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events.len(), MAX_REFUSAL_EVENTS + 1, "{events:?}");
+    assert!(events[0].contains("10.0.0.0:4000") && events[0].contains("failed authentication"));
+    assert!(events[MAX_REFUSAL_EVENTS].contains("2 more"));
+    // A running driver's log is looked at again after the configured interval.
+    assert!(
+        d.actions
+            .contains(&Action::RequeueAfter(Duration::from_secs(30)))
+    );
+    assert_eq!(d.status.application_state.state, S::Running);
 }

@@ -96,6 +96,10 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// The selected namespaces, when a selector is in use.
     selected: Option<reflector::Store<PartialObjectMeta<Namespace>>>,
+    /// Per running driver pod (`namespace/name`): the timestamp of the last log line read for
+    /// refused connections. In memory: a new operator reads each running driver's log from its
+    /// start once more, so a refusal may be reported twice, never missed.
+    log_marks: std::sync::Mutex<BTreeMap<String, Timestamp>>,
 }
 
 /// Runs controllers for the configured namespaces until `shutdown` resolves.
@@ -127,6 +131,7 @@ pub async fn run(
         config: opts.config.clone(),
         metrics,
         selected: ns_watch.as_ref().map(|(r, _)| r.clone()),
+        log_marks: Default::default(),
     });
     let namespaces: Vec<Option<String>> =
         if opts.namespaces.is_empty() || opts.namespace_selector.is_some() {
@@ -398,11 +403,13 @@ async fn reconcile_app(
     } else {
         None
     };
+    let refused = observe_refusals(&ctx, &pods, &ns, &names.driver_pod, &driver).await;
     let obs = Observed {
         now,
         driver,
         spec_hash: spec_hash(&app),
         executors,
+        refused,
     };
     let mut decision = reconcile::next(&app, &obs, &ctx.config);
     let mut requeue: Option<Duration> = None;
@@ -490,6 +497,44 @@ async fn reconcile_app(
     Ok(requeue.map_or_else(Requeue::await_change, |d| {
         Requeue::requeue(d.max(Duration::from_millis(200)))
     }))
+}
+
+/// The connections a running driver refused since the last look (its log, read from the last
+/// line seen on). A log that cannot be read (a simulated node, a driver just gone) is no
+/// refusal; the next reconcile tries again.
+async fn observe_refusals(
+    ctx: &Ctx,
+    pods: &Api<Pod>,
+    ns: &str,
+    pod: &str,
+    driver: &DriverPhase,
+) -> Vec<reconcile::refusals::Refusal> {
+    let key = format!("{ns}/{pod}");
+    let mark = {
+        let mut marks = ctx.log_marks.lock().unwrap_or_else(|e| e.into_inner());
+        if *driver != DriverPhase::Running || ctx.config.driver_log_interval.is_none() {
+            marks.remove(&key);
+            return Vec::new();
+        }
+        marks.get(&key).copied()
+    };
+    let lp = kube::api::LogParams {
+        timestamps: true,
+        since_time: mark,
+        container: Some(build::DRIVER_CONTAINER.into()),
+        ..Default::default()
+    };
+    let Ok(log) = pods.logs(pod, &lp).await else {
+        return Vec::new();
+    };
+    let (refused, last) = reconcile::refusals::refusals(&log, mark);
+    if let Some(last) = last {
+        ctx.log_marks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, last);
+    }
+    refused
 }
 
 /// A Warning Event saying why an application is refused.

@@ -51,6 +51,7 @@ fn ctx() -> (Arc<Ctx>, Scripted) {
         config: reconcile::Config::default(),
         metrics: Arc::new(Metrics::default()),
         selected: None,
+        log_marks: Default::default(),
     });
     (ctx, handle)
 }

@@ -156,8 +156,35 @@ fn guide_auth_encryption(env: &Env) -> anyhow::Result<()> {
             .any(|o| o.kind == "Pod"),
         "executor pods are owned by the driver pod (Spark created them)"
     );
+    // Spark deletes its executor pods at the end: keep what they were now.
+    let executor_json = serde_json::to_string(&executors)?;
+    for e in &executors {
+        let env_names: Vec<&str> = e
+            .spec
+            .iter()
+            .flat_map(|s| &s.containers)
+            .flat_map(|c| c.env.iter().flatten())
+            .map(|v| v.name.as_str())
+            .collect();
+        ensure!(
+            !env_names.contains(&"_SPARK_AUTH_SECRET"),
+            "Spark put the secret into an executor's environment: {env_names:?}"
+        );
+    }
     env.wait_state(name, &["COMPLETED"], RUN)?;
     let log = logs(env, name)?;
+    no_secret_anywhere(
+        env,
+        &[
+            ("spark-secret", "the RPC secret"),
+            (&format!("{name}-sparkop-ui-tls"), "the UI keystore"),
+        ],
+        &[
+            ("executor pods (as Spark created them)", executor_json),
+            ("sparkop logs", log.clone()),
+        ],
+    )?;
+    restricted_is_enforced(env)?;
     ensure!(
         log.contains("MockTaskRunner: 2 task(s) of 5 s finished"),
         "the job's output is missing from `sparkop logs`:\n{log}"
@@ -734,25 +761,94 @@ fn browser_loads_jobs_page(env: &Env, url: &str, ca: &std::path::Path) -> anyhow
         &ca.display().to_string(),
     ])?;
     let profile = home.join("profile");
-    let dom = run(&[
-        "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        &format!("--user-data-dir={}", profile.display()),
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        &format!("{url}/jobs/"),
-    ])?;
-    ensure!(
-        dom.contains("Spark Jobs"),
-        "Chromium did not get the jobs page:\n{}",
-        &dom[..dom.len().min(2000)]
-    );
+    // Spark serves "Spark is starting up" until its context is ready: ask again a few times.
+    let started = Instant::now();
+    loop {
+        let dom = run(&[
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile.display()),
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            &format!("{url}/jobs/"),
+        ])?;
+        if dom.contains("Spark Jobs") {
+            break;
+        }
+        ensure!(
+            dom.contains("Spark is starting up") && started.elapsed() < Duration::from_secs(60),
+            "Chromium did not get the jobs page:\n{}",
+            &dom[..dom.len().min(2000)]
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
     Ok(())
+}
+
+/// No value of the named Secrets in any pod (spec and env), ConfigMap, Event or status of the
+/// namespace, in the operator's log, or in the `extra` texts.
+fn no_secret_anywhere(
+    env: &Env,
+    secrets: &[(&str, &str)],
+    extra: &[(&str, String)],
+) -> anyhow::Result<()> {
+    let mut places: Vec<(String, String)> = extra
+        .iter()
+        .map(|(what, text)| (what.to_string(), text.clone()))
+        .collect();
+    for kind in [
+        "pods",
+        "configmaps",
+        "events",
+        "events.events.k8s.io",
+        "sparkapplications",
+    ] {
+        places.push((
+            kind.to_owned(),
+            env.kubectl(&["get", kind, "-n", NS, "-o", "json"])?,
+        ));
+    }
+    places.push(("the operator's log".into(), env.operator_log()));
+    for (secret, what) in secrets {
+        for value in secret_values(env, secret)? {
+            for (place, text) in &places {
+                ensure!(
+                    !text.contains(&value),
+                    "{what} ({secret}) appears in {place}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The Spark namespace enforces the `restricted` Pod Security profile (so the driver and
+/// executor pods that ran there were admitted under it): a pod that runs as root is refused.
+fn restricted_is_enforced(env: &Env) -> anyhow::Result<()> {
+    let ns = env.rt.block_on(
+        kube::Api::<sparkop_api::k8s_openapi::api::core::v1::Namespace>::all(env.admin.clone())
+            .get(NS),
+    )?;
+    let labels = ns.metadata.labels.unwrap_or_default();
+    ensure!(
+        labels.get("pod-security.kubernetes.io/enforce").map(String::as_str) == Some("restricted"),
+        "{NS} is not labelled restricted: {labels:?}"
+    );
+    let root: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "runs-as-root", "namespace": NS},
+        "spec": {"containers": [{"name": "c", "image": "apache/spark:4.3.0",
+                                  "securityContext": {"runAsUser": 0}}]},
+    }))?;
+    match env.rt.block_on(env.pods().create(&PostParams::default(), &root)) {
+        Err(kube::Error::Api(e)) if e.code == 403 && e.message.contains("PodSecurity") => Ok(()),
+        other => bail!("a root pod should be refused by Pod Security admission: {other:?}"),
+    }
 }

@@ -191,7 +191,6 @@ impl Env {
     }
 
     /// The operator's log so far.
-    #[allow(dead_code)]
     pub fn operator_log(&self) -> String {
         std::fs::read_to_string(self.cp.dir().join("logs/operator.log")).unwrap_or_default()
     }
@@ -208,8 +207,8 @@ impl Env {
             let path = self.cp.dir().join(format!("logs/{c}.log"));
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
-            eprintln!("---- {} (last 40 lines)", path.display());
-            for l in &lines[lines.len().saturating_sub(40)..] {
+            eprintln!("---- {} (last 15 lines)", path.display());
+            for l in &lines[lines.len().saturating_sub(15)..] {
                 eprintln!("{l}");
             }
         }

@@ -1,5 +1,5 @@
 //! What a line of Spark's log means for the user: pure classification of the lines the
-//! [`crate::submit::log4j_config`] pattern produces (`HH:mm:ss.SSS LEVEL logger: message`).
+//! [`crate::plan::log4j_config`] pattern produces (`HH:mm:ss.SSS LEVEL logger: message`).
 
 /// Severity of a log line; `None` for lines not written by log4j (the application's stdout,
 /// stack traces).
