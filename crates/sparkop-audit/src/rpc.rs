@@ -102,7 +102,12 @@ impl Default for RpcAuditOptions {
     }
 }
 
-const PROBE: &[u8] = b"\x00sparkop-audit-probe";
+/// The probe RPC every endpoint must answer. Its first byte is no block-transfer message
+/// type (0–19): a block manager decodes a body starting with 0 as OpenBlocks, fails on the
+/// rest and drops it without an answer ("Ignored a corrupted RPC message"), which looked like
+/// a cipher mismatch; 0xFF gets "Unknown message type: -1" back, as an RpcEnv answers any
+/// body it cannot read with a failure.
+const PROBE: &[u8] = b"\xffsparkop-audit-probe";
 
 fn opts(o: &RpcAuditOptions) -> Options {
     Options {
@@ -333,16 +338,17 @@ async fn with_secret(
             version,
             cipher,
         };
+        // Why a setting did not work goes into the evidence: a timeout after a good
+        // handshake is not the same as a refused secret.
         let answered = match net::connect(addr, &sec, opts(o)).await {
             Ok(mut c) => match c.rpc(PROBE).await {
-                Ok(_) => true,
-                Err(NetError::Remote(_)) => true,
-                Err(_) => false,
+                Ok(_) | Err(NetError::Remote(_)) => Ok(()),
+                Err(e) => Err(format!("authenticated, then the probe failed: {e}")),
             },
-            Err(_) => false,
+            Err(e) => Err(e.to_string()),
         };
-        tried.push(format!("{version:?}/{cipher:?}"));
-        if !answered {
+        if let Err(why) = answered {
+            tried.push(format!("{version:?}/{cipher:?} ({})", first_line(&why)));
             continue;
         }
         let evidence = format!(

@@ -468,6 +468,14 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
             "Spark's default; the pod's resources already include the overhead",
         ),
         ("spark.submit.pyFiles", "empty"),
+        (
+            "spark.blockManager.port",
+            "executors' block managers listen on the port their pods declare (7079), not a random one",
+        ),
+        (
+            "spark.kubernetes.executor.useDriverPodIP",
+            "executors reach the driver by its Service: the driver binds every address of its pod, so port-forwards (audit app, ui) reach it",
+        ),
     ];
     let differ_in_value: &[(&str, &str)] = &[
         (

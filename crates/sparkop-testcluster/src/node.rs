@@ -192,7 +192,8 @@ pub(crate) fn corefile(l: &NodeLayout) -> String {
 }
 
 /// The image archives to import: `$SPARKOP_IMAGES` (colon-separated), else every archive
-/// `scripts/build-spark-image` left in the cache, newest build of each version.
+/// `scripts/build-spark-image` and `scripts/build-sparkop-image` left in the cache
+/// (`NAME-VERSION-KEY.oci.tar`), the newest build of each name and version.
 pub(crate) fn image_archives(cache: &Path) -> Vec<PathBuf> {
     if let Some(list) = std::env::var_os("SPARKOP_IMAGES").filter(|v| !v.is_empty()) {
         return std::env::split_paths(&list).collect();
@@ -205,19 +206,18 @@ pub(crate) fn image_archives(cache: &Path) -> Vec<PathBuf> {
         .flatten()
     {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name
-            .strip_prefix("spark-")
-            .and_then(|r| r.strip_suffix(".oci.tar"))
+        let Some((image, _key)) = name
+            .strip_suffix(".oci.tar")
+            .and_then(|r| r.rsplit_once('-'))
         else {
             continue;
         };
-        let version = rest.rsplit_once('-').map_or(rest, |(v, _)| v).to_owned();
         let modified = e
             .metadata()
             .and_then(|m| m.modified())
             .unwrap_or(std::time::UNIX_EPOCH);
-        if newest.get(&version).is_none_or(|(t, _)| *t < modified) {
-            newest.insert(version, (modified, e.path()));
+        if newest.get(image).is_none_or(|(t, _)| *t < modified) {
+            newest.insert(image.to_owned(), (modified, e.path()));
         }
     }
     newest.into_values().map(|(_, p)| p).collect()

@@ -20,12 +20,16 @@ const DOCS: &str = "docs/audit.md";
 
 /// `audit rpc`.
 pub fn rpc(args: &AuditRpcArgs) -> anyhow::Result<i32> {
-    let addr: SocketAddr = args
-        .endpoint
-        .to_socket_addrs()
-        .with_context(|| format!("cannot resolve {:?} (expected HOST:PORT)", args.endpoint))?
-        .next()
-        .with_context(|| format!("{:?} resolves to no address", args.endpoint))?;
+    let addrs = args
+        .endpoints
+        .iter()
+        .map(|e| {
+            e.to_socket_addrs()
+                .with_context(|| format!("cannot resolve {e:?} (expected HOST:PORT)"))?
+                .next()
+                .with_context(|| format!("{e:?} resolves to no address"))
+        })
+        .collect::<anyhow::Result<Vec<SocketAddr>>>()?;
     let read = |path: &std::path::Path| -> anyhow::Result<Zeroizing<Vec<u8>>> {
         Ok(Zeroizing::new(std::fs::read(path).with_context(|| {
             format!("cannot read the secret file {}", path.display())
@@ -48,7 +52,13 @@ pub fn rpc(args: &AuditRpcArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let findings = runtime.block_on(audit_rpc(addr, &opts));
+    let findings = runtime.block_on(async {
+        let mut all = Vec::new();
+        for addr in addrs {
+            all.extend(audit_rpc(addr, &opts).await);
+        }
+        all
+    });
     emit(&findings, &args.out, None)
 }
 
@@ -85,8 +95,9 @@ pub fn secret_of_spark_file(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
     )
 }
 
-/// `audit app`: the driver's RPC port and UI through port-forwards, with the application's
-/// own secret and CA. Findings name the pod and its port, not the local forward.
+/// `audit app`: every RPC endpoint of the application (the driver's RpcEnv and block manager,
+/// each running executor's block manager) and the driver's UI, through port-forwards, with the
+/// application's own secret and CA. Findings name the pod and its port, not the local forward.
 pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -113,28 +124,80 @@ pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
             );
         };
         let grace = Duration::from_secs(2);
-        match crate::port_forward::probe(&driver.pods, &driver.pod, rpc_port, grace).await {
-            Ok(()) => {
-                let fwd = crate::port_forward::start(
-                    driver.pods.clone(),
-                    &driver.pod,
-                    rpc_port,
-                    loopback,
-                )
-                .await?;
-                let opts = RpcAuditOptions {
-                    secret: driver.rpc_secret().await?,
-                    timeout,
-                    ..Default::default()
-                };
-                let found = audit_rpc(fwd.local, &opts).await;
-                findings.extend(relabel(found, fwd.local, rpc_port));
+        let opts = RpcAuditOptions {
+            secret: driver.rpc_secret().await?,
+            timeout,
+            ..Default::default()
+        };
+        // The driver's RpcEnv and block manager through port-forwards (it binds every
+        // address of its pod)...
+        let mut ports = vec![rpc_port];
+        ports.extend(driver.block_port);
+        for port in ports {
+            let target = label(port);
+            match crate::port_forward::probe(&driver.pods, &driver.pod, port, grace).await {
+                Ok(()) => {
+                    let fwd = crate::port_forward::start(
+                        driver.pods.clone(),
+                        &driver.pod,
+                        port,
+                        loopback,
+                    )
+                    .await?;
+                    findings.extend(relabel(audit_rpc(fwd.local, &opts).await, fwd.local, port));
+                }
+                Err(why) => findings.push(unreachable(
+                    sparkop_audit::rpc::ids::UNREACHABLE,
+                    &target,
+                    why,
+                )),
             }
-            Err(why) => findings.push(unreachable(
-                sparkop_audit::rpc::ids::UNREACHABLE,
-                &label(rpc_port),
-                why,
-            )),
+        }
+        // ... and every running executor's block manager from a probe pod inside the cluster
+        // (an executor binds only its pod IP, which no port-forward reaches).
+        let executors = driver.executors().await?;
+        let mut endpoints = Vec::new();
+        let mut names = Vec::new();
+        for e in &executors {
+            match (&e.ip, e.block_port) {
+                (Some(ip), Some(port)) => {
+                    endpoints.push(format!("{ip}:{port}"));
+                    names.push(format!("pod/{}:{port}", e.pod));
+                }
+                _ => findings.push(unreachable(
+                    sparkop_audit::rpc::ids::UNREACHABLE,
+                    &format!("pod/{}", e.pod),
+                    "the executor pod has no IP or declares no blockmanager port".into(),
+                )),
+            }
+        }
+        if !endpoints.is_empty() {
+            let probe_name = format!("{}-sparkop-audit-{}", args.app.name, random_suffix());
+            let probe = crate::probe_pod::Probe {
+                name: &probe_name,
+                namespace: &driver.namespace,
+                image: &args.probe_image,
+                app_selector: driver.app_selector.as_deref().unwrap_or_default(),
+                auth: driver.auth.as_ref(),
+                endpoints: &endpoints,
+                timeout: timeout.as_secs(),
+            };
+            match crate::probe_pod::run(&driver.pods, &probe).await {
+                Ok(found) => findings.extend(found.into_iter().map(|mut f| {
+                    for (endpoint, name) in endpoints.iter().zip(&names) {
+                        f.target = f.target.replace(endpoint, name);
+                    }
+                    f
+                })),
+                Err(why) => findings.push(
+                    unreachable(
+                        sparkop_audit::rpc::ids::UNREACHABLE,
+                        &names.join(", "),
+                        format!("{why:#}"),
+                    )
+                    .fix("the executors are audited from a pod of the sparkop image in the application's namespace: make the image available there (--probe-image) and allow creating pods and reading their logs"),
+                ),
+            }
         }
         let ui = match (driver.ui_https_port, driver.ui_http_port) {
             (Some(p), _) => Some((p, true)),
@@ -213,6 +276,13 @@ pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
         anyhow::Ok(findings)
     })?;
     emit(&findings, &args.out, None)
+}
+
+/// Six random hex digits (probe pod names).
+fn random_suffix() -> String {
+    let mut b = [0u8; 3];
+    let _ = getrandom::fill(&mut b);
+    hex::encode(b)
 }
 
 /// A driver port the kubelet could not forward to.

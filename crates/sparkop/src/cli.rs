@@ -342,6 +342,10 @@ pub struct AuditAppArgs {
     /// Seconds each probe may take.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// The image of the pod that probes the executors from inside the cluster (its entrypoint
+    /// must be the sparkop binary; scripts/build-sparkop-image builds one).
+    #[arg(long, value_name = "IMAGE", default_value = crate::probe_pod::DEFAULT_IMAGE)]
+    pub probe_image: String,
     /// Output options.
     #[command(flatten)]
     pub out: AuditOutputArgs,
@@ -385,9 +389,9 @@ pub struct AuditOutputArgs {
 /// `sparkop audit rpc`.
 #[derive(Debug, clap::Args)]
 pub struct AuditRpcArgs {
-    /// The endpoint, e.g. 127.0.0.1:7078.
-    #[arg(value_name = "HOST:PORT")]
-    pub endpoint: String,
+    /// The endpoints, e.g. 127.0.0.1:7078 (one report for all of them).
+    #[arg(value_name = "HOST:PORT", required = true)]
+    pub endpoints: Vec<String>,
     /// File holding the application's secret string (the value of spark.authenticate.secret;
     /// a trailing newline is ignored).
     #[arg(long, value_name = "FILE", conflicts_with = "spark_secret_file")]
@@ -396,8 +400,8 @@ pub struct AuditRpcArgs {
     /// secret is the base64 of its raw bytes, trailing newline included.
     #[arg(long, value_name = "FILE")]
     pub spark_secret_file: Option<PathBuf>,
-    /// App id for the handshake (`sparkSaslUser` for RpcEnv endpoints; the application id for
-    /// block-transfer and external-shuffle endpoints).
+    /// App id for the handshake (Spark's drivers, executors and block managers accept the
+    /// default; an external shuffle service may expect the application id).
     #[arg(long, default_value = "sparkSaslUser")]
     pub app_id: String,
     /// Seconds each probe may take.

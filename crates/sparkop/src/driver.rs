@@ -17,6 +17,10 @@ pub struct Driver {
     pub pod: String,
     /// The RPC port (`driver-rpc-port`).
     pub rpc_port: Option<u16>,
+    /// The driver's block manager (`blockmanager`).
+    pub block_port: Option<u16>,
+    /// The attempt's `spark-app-selector` label, which its executor pods carry too.
+    pub app_selector: Option<String>,
     /// The UI's HTTP port (`spark-ui`).
     pub ui_http_port: Option<u16>,
     /// The UI's HTTPS port (`spark-ui-https`).
@@ -78,8 +82,16 @@ pub async fn find(client: kube::Client, ns: Option<&str>, name: &str) -> anyhow:
     };
     let plan = sparkop_core::plan(&app).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let (auth, ui_keystore, _) = build::secret_choice(&plan);
+    let app_selector = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("spark-app-selector"))
+        .cloned();
     Ok(Driver {
         rpc_port: port("driver-rpc-port"),
+        block_port: port("blockmanager"),
+        app_selector,
         ui_http_port: port("spark-ui"),
         ui_https_port: port("spark-ui-https"),
         ui_service: status.driver_info.web_ui_service_name.clone(),
@@ -93,7 +105,55 @@ pub async fn find(client: kube::Client, ns: Option<&str>, name: &str) -> anyhow:
     })
 }
 
+/// A running executor of the application.
+pub struct Executor {
+    /// Its pod.
+    pub pod: String,
+    /// The pod's IP (the address its block manager binds).
+    pub ip: Option<String>,
+    /// Its block manager (`blockmanager`), the only port an executor listens on.
+    pub block_port: Option<u16>,
+}
+
+/// The port a pod's container declares under `name`.
+pub fn declared_port(pod: &Pod, name: &str) -> Option<u16> {
+    let p = pod
+        .spec
+        .as_ref()?
+        .containers
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .find(|p| p.name.as_deref() == Some(name))?;
+    u16::try_from(p.container_port).ok()
+}
+
 impl Driver {
+    /// The attempt's running executor pods, in name order.
+    pub async fn executors(&self) -> anyhow::Result<Vec<Executor>> {
+        let Some(selector) = &self.app_selector else {
+            return Ok(Vec::new());
+        };
+        let lp = kube::api::ListParams::default().labels(&format!(
+            "spark-app-selector={selector},spark-role=executor"
+        ));
+        let mut out: Vec<Executor> = self
+            .pods
+            .list(&lp)
+            .await
+            .with_context(|| format!("listing the executors of {}", self.pod))?
+            .items
+            .iter()
+            .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .map(|p| Executor {
+                pod: p.metadata.name.clone().unwrap_or_default(),
+                ip: p.status.as_ref().and_then(|s| s.pod_ip.clone()),
+                block_port: declared_port(p, "blockmanager"),
+            })
+            .collect();
+        out.sort_by(|a, b| a.pod.cmp(&b.pod));
+        Ok(out)
+    }
+
     /// The RPC secret as Spark derives it from the mounted file (base64 of the file's bytes,
     /// as the driver and executors read `spark.authenticate.secret.*.file`).
     pub async fn rpc_secret(&self) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {

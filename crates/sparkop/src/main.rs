@@ -7,6 +7,7 @@ mod driver;
 mod lint;
 mod operator_cmd;
 mod port_forward;
+mod probe_pod;
 mod report;
 mod run_cmd;
 mod secret_cmd;

@@ -338,9 +338,17 @@ pub fn driver_objects(
             spec.executor.image.clone().unwrap_or_else(|| image.clone()),
         ),
         ("spark.kubernetes.resource.type", resource_type.into()),
+        // Spark >= 4.1 would give executors the bind address (0.0.0.0, above) as the driver's
+        // address; they use spark.driver.host, the headless Service, instead.
+        ("spark.kubernetes.executor.useDriverPodIP", "false".into()),
     ] {
         conf.insert(k.into(), v);
     }
+    // Executors' block managers on the port their pods declare (Spark declares 7079 on every
+    // executor but binds a random port unless told; found on a real node, where the audit
+    // could not find them). The user's own setting stays.
+    conf.entry("spark.blockManager.port".into())
+        .or_insert_with(|| BLOCK_MANAGER_PORT.to_string());
     if let Some(sa) = &spec.driver.service_account {
         conf.insert(
             "spark.kubernetes.authenticate.driver.serviceAccountName".into(),
@@ -461,7 +469,10 @@ pub fn driver_objects(
     let mut env = vec![
         json!({"name": "SPARK_USER", "value": spec.proxy_user.clone().unwrap_or_else(|| "spark".into())}),
         json!({"name": "SPARK_APPLICATION_ID", "value": names.app_selector}),
-        json!({"name": "SPARK_DRIVER_BIND_ADDRESS", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}}),
+        // All addresses of the pod, loopback included: a port-forward (`sparkop audit app`,
+        // `sparkop ui`) dials the pod's localhost, so a driver bound to the pod IP only is
+        // unreachable through one (found on a real node). Executors reach it by its Service.
+        json!({"name": "SPARK_DRIVER_BIND_ADDRESS", "value": "0.0.0.0"}),
         json!({"name": "SPARK_LOCAL_DIRS", "value": LOCAL_DIR}),
         json!({"name": "SPARK_CONF_DIR", "value": CONF_DIR}),
     ];

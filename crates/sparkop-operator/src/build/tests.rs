@@ -529,6 +529,8 @@ fn executors_can_read_their_secret_file_and_load_the_application() {
     let o = build(AUTH);
     let props = &o.config_map.data.as_ref().expect("data")["spark.properties"];
     assert!(props.contains("spark.authenticate.secret.file=/mnt/sparkop/auth/secret"));
+    // Executors' block managers listen where their pods say (the audit reaches them there).
+    assert!(props.contains("spark.blockManager.port=7079"), "{props}");
     assert!(props.contains("spark.jars=local\\://"), "{props}");
     let t = template_of(&o);
     let env = &t["spec"]["containers"][0]["env"];
@@ -538,7 +540,10 @@ fn executors_can_read_their_secret_file_and_load_the_application() {
         .iter()
         .find(|e| e["name"] == EXECUTOR_MASTER_OPT_ENV)
         .expect("the master option");
-    assert_eq!(master["value"], format!("-Dspark.master={IN_CLUSTER_MASTER}"));
+    assert_eq!(
+        master["value"],
+        format!("-Dspark.master={IN_CLUSTER_MASTER}")
+    );
     // Python applications keep their file out of spark.jars.
     let py = build(SECURE_PI);
     let props = &py.config_map.data.as_ref().expect("data")["spark.properties"];

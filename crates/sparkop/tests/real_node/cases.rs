@@ -46,6 +46,10 @@ pub fn all() -> Vec<(&'static str, Case)> {
             "the_ui_serves_tls_1_3_only_to_a_browser_trusting_the_ca",
             ui_over_tls,
         ),
+        (
+            "audit_app_reports_only_info_for_the_driver_and_every_executor",
+            audit_live_app,
+        ),
     ]
 }
 
@@ -397,7 +401,7 @@ fn operator_killed_mid_run(env: &Env) -> anyhow::Result<()> {
     apply_app(env, name, &text)?;
     env.wait_state(name, &["RUNNING"], START)?;
     wait_executors(env, name)?;
-    env.restart_operator(true);
+    env.restart_operator();
     env.wait_state(name, &["COMPLETED"], RUN)?;
     let drivers = env.pods_of(name, "driver")?;
     let names: Vec<_> = drivers
@@ -838,7 +842,10 @@ fn restricted_is_enforced(env: &Env) -> anyhow::Result<()> {
     )?;
     let labels = ns.metadata.labels.unwrap_or_default();
     ensure!(
-        labels.get("pod-security.kubernetes.io/enforce").map(String::as_str) == Some("restricted"),
+        labels
+            .get("pod-security.kubernetes.io/enforce")
+            .map(String::as_str)
+            == Some("restricted"),
         "{NS} is not labelled restricted: {labels:?}"
     );
     let root: Pod = serde_json::from_value(json!({
@@ -847,8 +854,89 @@ fn restricted_is_enforced(env: &Env) -> anyhow::Result<()> {
         "spec": {"containers": [{"name": "c", "image": "apache/spark:4.3.0",
                                   "securityContext": {"runAsUser": 0}}]},
     }))?;
-    match env.rt.block_on(env.pods().create(&PostParams::default(), &root)) {
+    match env
+        .rt
+        .block_on(env.pods().create(&PostParams::default(), &root))
+    {
         Err(kube::Error::Api(e)) if e.code == 403 && e.message.contains("PodSecurity") => Ok(()),
         other => bail!("a root pod should be refused by Pod Security admission: {other:?}"),
     }
+}
+
+fn audit_live_app(env: &Env) -> anyhow::Result<()> {
+    let name = "audited";
+    let text = app(
+        name,
+        json!({
+            "mainClass": "MockTaskRunner",
+            "mainApplicationFile": "local:///opt/sparkop/examples/mock-task-runner.jar",
+            "arguments": ["2", "60"],
+            "executor": {"instances": 2},
+        }),
+    );
+    apply_app(env, name, &text)?;
+    env.wait_state(name, &["RUNNING"], START)?;
+    // Both executors up (registered: their tasks are running).
+    let start = Instant::now();
+    let executors = loop {
+        let running: Vec<String> = env
+            .pods_of(name, "executor")?
+            .into_iter()
+            .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .filter_map(|p| p.metadata.name)
+            .collect();
+        if running.len() == 2 && logs(env, name)?.matches("Registered executor").count() == 2 {
+            break running;
+        }
+        ensure!(
+            start.elapsed() < START,
+            "two executors did not start: {running:?}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let out = env.sparkop(&[
+        "audit",
+        "app",
+        name,
+        "-n",
+        NS,
+        "-o",
+        "json",
+        "--fail-on",
+        "warning",
+    ])?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: Value = serde_json::from_str(&text)
+        .with_context(|| format!("audit JSON: {text}{}", String::from_utf8_lossy(&out.stderr)))?;
+    let findings = report["findings"].as_array().context("findings")?;
+    let above: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .collect();
+    ensure!(above.is_empty(), "findings above info: {above:#?}");
+    ensure!(
+        out.status.success(),
+        "audit app exit {}: {text}",
+        out.status
+    );
+    // The session of every endpoint is AES-GCM: the driver's RpcEnv and block manager, and
+    // each executor's block manager.
+    let gcm: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["id"] == "SPK-AUD-RPC-006")
+        .filter_map(|f| f["target"].as_str())
+        .collect();
+    let driver = format!("pod/{name}-0-driver:");
+    ensure!(
+        gcm.iter().filter(|t| t.starts_with(&driver)).count() == 2,
+        "driver endpoints: {gcm:?}"
+    );
+    for e in &executors {
+        ensure!(
+            gcm.iter().any(|t| t.starts_with(&format!("pod/{e}:"))),
+            "executor {e} was not audited: {gcm:?}"
+        );
+    }
+    env.wait_state(name, &["COMPLETED"], RUN)?;
+    Ok(())
 }

@@ -180,12 +180,10 @@ impl Env {
     }
 
     /// Kills the running operator (SIGKILL) and starts a new one.
-    pub fn restart_operator(&self, kill: bool) {
+    pub fn restart_operator(&self) {
         let mut slot = self.operator.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(op) = slot.take() {
-            if kill {
-                op.kill();
-            }
+            op.kill();
         }
         *slot = Some(Operator::start_args(&self.cp, &["--namespace", NS]));
     }
