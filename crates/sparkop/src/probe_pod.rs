@@ -124,9 +124,8 @@ async fn wait_and_read(pods: &Api<Pod>, probe: &Probe<'_>) -> anyhow::Result<Vec
     loop {
         let p = pods.get(probe.name).await?;
         let status = p.status.unwrap_or_default();
-        match status.phase.as_deref() {
-            Some("Succeeded" | "Failed") => break,
-            _ => {}
+        if matches!(status.phase.as_deref(), Some("Succeeded" | "Failed")) {
+            break;
         }
         // A pod that cannot start (no such image here) never ends by itself.
         let waiting = status
