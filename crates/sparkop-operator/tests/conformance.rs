@@ -379,10 +379,16 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
         "ConfigMap keys",
         &keys(&cm_theirs["data"]),
         &keys(&cm_ours["data"]),
-        &[(
-            "pod-spec-template.yml",
-            "the executor pod template: hardened container and the executor settings Spark's conf cannot carry",
-        )],
+        &[
+            (
+                "pod-spec-template.yml",
+                "the executor pod template: hardened container and the executor settings Spark's conf cannot carry",
+            ),
+            (
+                "log4j2.properties",
+                "logging as a local run does: the driver's accepted and refused connections at DEBUG",
+            ),
+        ],
     );
     let (pt, po) = (props(cm_theirs), props(&cm_ours));
     let intended: &[(&str, &str)] = &[
