@@ -72,6 +72,12 @@ pub fn split_secret_key_ref(value: &str) -> Option<(&str, &str)> {
     (!name.is_empty() && !key.is_empty() && !key.contains(':')).then_some((name, key))
 }
 
+/// The `name:key` form Spark's `secretKeyRef` settings take (the inverse of
+/// [`split_secret_key_ref`]).
+pub fn join_secret_key_ref(name: &str, key: &str) -> String {
+    format!("{name}:{key}")
+}
+
 /// The guide's convention, if both or either side uses it (driver first).
 pub fn guide_secret_ref(conf: &Conf<'_>) -> Option<(String, String)> {
     [keys::DRIVER_SECRET_KEY_REF, keys::EXECUTOR_SECRET_KEY_REF]

@@ -55,6 +55,21 @@ const FILE_LIST_KEYS: &[&str] = &[
     "spark.archives",
 ];
 
+/// The Spark master URL of a single-machine run: one worker JVM per executor, each with the
+/// executors' cores and heap (Spark's 1 GiB when none is set).
+pub fn local_cluster_master(plan: &LaunchPlan) -> String {
+    let cores = plan.executor.cores.unwrap_or(1);
+    let mib = plan
+        .executor
+        .memory_bytes
+        .unwrap_or(sparkop_core::plan::DEFAULT_HEAP_BYTES)
+        .div_ceil(1 << 20);
+    format!(
+        "local-cluster[{},{cores},{mib}]",
+        plan.executor_instances.max(1)
+    )
+}
+
 /// Builds the command that runs `plan` with driver and executors as separate JVMs
 /// (`local-cluster`), bound to loopback.
 pub fn command(
@@ -62,7 +77,7 @@ pub fn command(
     paths: &Paths,
     exists: &dyn Fn(&Path) -> bool,
 ) -> Result<Submit, LocalError> {
-    let master = plan.local_cluster_master();
+    let master = local_cluster_master(plan);
     let mut conf = plan.conf.clone();
     for (k, v) in [
         ("spark.driver.host", "127.0.0.1"),
@@ -231,6 +246,20 @@ mod tests {
             Some(Object::SparkApplication(a)) => sparkop_core::plan(&a).expect("plan"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn one_worker_per_executor_with_its_cores_and_heap() {
+        let p = plan_of(&SECURE_PI.replace(
+            "  executor:\n    cores: 1\n    instances: 2\n",
+            "  executor:\n    cores: 2\n    instances: 3\n",
+        ));
+        assert_eq!(local_cluster_master(&p), "local-cluster[3,2,512]");
+        let no_heap = plan_of(&SECURE_PI.replace("    memory: \"512m\"\n", ""));
+        assert!(
+            local_cluster_master(&no_heap).ends_with(",1024]"),
+            "Spark's 1 GiB default"
+        );
     }
 
     fn paths() -> Paths {

@@ -22,7 +22,6 @@ fn main() {
             attempt: 0,
             auth_secret,
             ui_keystore_secret,
-            spark_version: "4.3.0".into(),
         };
         sparkop_operator::build::driver_objects(app, &plan, &ctx).expect("objects")
     };

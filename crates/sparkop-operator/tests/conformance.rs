@@ -155,7 +155,6 @@ fn objects_of(text: &str) -> sparkop_operator::build::DriverObjects {
         attempt: 0,
         auth_secret,
         ui_keystore_secret,
-        spark_version: "4.3.0".into(),
     };
     sparkop_operator::build::driver_objects(app, &plan, &ctx).expect("objects")
 }
@@ -465,10 +464,6 @@ fn the_builders_match_spark_submit_except_for_listed_improvements() {
         ),
         ("spark.ssl.keyStoreType", "PKCS12"),
         ("spark.ssl.protocol", "TLS 1.3"),
-        (
-            "spark.kubernetes.container.image.pullPolicy",
-            "the pod's imagePullPolicy carries it",
-        ),
         (
             "spark.kubernetes.memoryOverheadFactor",
             "Spark's default; the pod's resources already include the overhead",

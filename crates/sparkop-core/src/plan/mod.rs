@@ -5,6 +5,7 @@
 
 mod logging;
 mod properties;
+mod resources;
 pub mod secrets;
 mod security;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use crate::units::parse_spark_memory;
 
 pub use logging::log4j_config;
 pub use properties::{properties_file, properties_line};
+pub use resources::{DEFAULT_HEAP_BYTES, GpuPlan, MIN_MEMORY_OVERHEAD_BYTES};
 pub use security::{KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY, UI_KEYSTORE_PASSWORD_ENV, UiTlsPlan};
 
 /// A `(Secret, key)` pair a plan needs the value of.
@@ -55,8 +57,16 @@ pub struct SecretMount {
 pub struct RolePlan {
     /// Cores.
     pub cores: Option<u32>,
+    /// The CPU a pod of this role requests (`coreRequest`, a Kubernetes quantity).
+    pub cpu_request: Option<String>,
+    /// The CPU limit of a pod of this role (`coreLimit`).
+    pub cpu_limit: Option<String>,
     /// JVM heap in bytes.
     pub memory_bytes: Option<u64>,
+    /// Memory beyond the heap (`memoryOverhead`), in bytes.
+    pub memory_overhead_bytes: Option<u64>,
+    /// GPUs, when asked for.
+    pub gpu: Option<GpuPlan>,
     /// Plain environment variables (not secret).
     pub env: BTreeMap<String, String>,
     /// Environment variables fed from Secrets.
@@ -79,6 +89,16 @@ pub enum AppFile {
 }
 
 impl AppFile {
+    /// The file as Spark names it (`local://` for a path in the image): the inverse of
+    /// [`AppFile::classify`].
+    pub fn spark_uri(&self) -> String {
+        match self {
+            AppFile::Image(p) => format!("local://{p}"),
+            AppFile::Remote(u) | AppFile::OtherUri(u) => u.clone(),
+            AppFile::Path(p) => p.clone(),
+        }
+    }
+
     /// Classifies a `mainApplicationFile` (or dependency) value.
     pub fn classify(text: &str) -> AppFile {
         if let Some(path) = text.strip_prefix("local://") {
@@ -103,7 +123,7 @@ pub enum AuthSecret {
 }
 
 /// Everything a backend needs to start an application, without any secret value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LaunchPlan {
     /// `metadata.name`, also the Spark app name.
     pub name: String,
@@ -127,6 +147,11 @@ pub struct LaunchPlan {
     pub executor: RolePlan,
     /// Number of executors.
     pub executor_instances: u32,
+    /// The share of a container's memory beyond the heap when a role sets no
+    /// `memoryOverhead` (`memoryOverheadFactor`, else Spark's default for the application type).
+    pub memory_overhead_factor: f64,
+    /// The application's Spark version as written (`sparkVersion`).
+    pub spark_version: String,
     /// The resolved security settings.
     pub posture: Posture,
     /// The RPC secret, when authentication is on.
@@ -186,18 +211,10 @@ impl LaunchPlan {
         refs
     }
 
-    /// The Spark master URL for a single-machine run: one worker per executor.
-    pub fn local_cluster_master(&self) -> String {
-        let cores = self.executor.cores.unwrap_or(1);
-        let mib = self
-            .executor
-            .memory_bytes
-            .unwrap_or(1 << 30)
-            .div_ceil(1 << 20);
-        format!(
-            "local-cluster[{},{cores},{mib}]",
-            self.executor_instances.max(1)
-        )
+    /// The memory a container of `role` needs: its heap (Spark's 1 GiB default) and the
+    /// overhead Spark adds (`memoryOverhead`, else the factor of the heap, at least 384 MiB).
+    pub fn container_memory_bytes(&self, role: &RolePlan) -> u64 {
+        resources::container_memory_bytes(role, self.memory_overhead_factor)
     }
 }
 
@@ -239,6 +256,12 @@ pub fn plan(app: &SparkApplication) -> Result<LaunchPlan, PlanError> {
         executor_instances.to_string(),
     );
     conf.insert("spark.app.name".into(), name.clone());
+    let memory_overhead_factor =
+        resources::overhead_factor(spec.memory_overhead_factor.as_deref(), spec.r#type)?;
+    if let Some(f) = &spec.memory_overhead_factor {
+        // What v1beta2 operators pass on: Spark sizes the executor pods with it.
+        conf.insert("spark.kubernetes.memoryOverheadFactor".into(), f.clone());
+    }
 
     for (k, v) in spec.hadoop_conf.iter().flatten() {
         conf.insert(format!("spark.hadoop.{k}"), v.clone());
@@ -309,6 +332,8 @@ pub fn plan(app: &SparkApplication) -> Result<LaunchPlan, PlanError> {
         driver,
         executor,
         executor_instances,
+        memory_overhead_factor,
+        spark_version: spec.spark_version.clone(),
         posture,
         auth_secret: security.auth_secret,
         ui: security.ui,
@@ -336,6 +361,7 @@ struct Role<'a> {
     core_limit: Option<&'a str>,
     memory: Option<&'a str>,
     memory_overhead: Option<&'a str>,
+    gpu: Option<&'a sparkop_api::types::pod::GpuSpec>,
     java_options: Option<&'a str>,
     env: Vec<&'a sparkop_api::k8s_openapi::api::core::v1::EnvVar>,
     env_vars: Option<&'a BTreeMap<String, String>>,
@@ -351,6 +377,7 @@ impl<'a> Role<'a> {
             core_limit: d.core_limit.as_deref(),
             memory: d.memory.as_deref(),
             memory_overhead: d.memory_overhead.as_deref(),
+            gpu: d.gpu.as_ref(),
             java_options: d.java_options.as_deref(),
             env: d.env.iter().flatten().collect(),
             env_vars: d.env_vars.as_ref(),
@@ -366,6 +393,7 @@ impl<'a> Role<'a> {
             core_limit: e.core_limit.as_deref(),
             memory: e.memory.as_deref(),
             memory_overhead: e.memory_overhead.as_deref(),
+            gpu: e.gpu.as_ref(),
             java_options: e.java_options.as_deref(),
             env: e.env.iter().flatten().collect(),
             env_vars: e.env_vars.as_ref(),
@@ -395,10 +423,16 @@ fn role_plan(
     // CPU request/limit, as v1beta2 operators pass them to Spark (ignored off Kubernetes).
     if let Some(r) = role.core_request {
         conf.insert(format!("spark.kubernetes.{prefix}.request.cores"), r.into());
+        plan.cpu_request = Some(r.into());
     }
     if let Some(l) = role.core_limit {
         conf.insert(format!("spark.kubernetes.{prefix}.limit.cores"), l.into());
+        plan.cpu_limit = Some(l.into());
     }
+    plan.gpu = role
+        .gpu
+        .map(|g| GpuPlan::new(&format!("{field}.gpu"), &g.name, g.quantity))
+        .transpose()?;
     if let Some(memory) = role.memory {
         let bytes = parse_spark_memory(memory).map_err(|e| PlanError::Invalid {
             field: format!("{field}.memory"),
@@ -408,6 +442,11 @@ fn role_plan(
         conf.insert(format!("spark.{prefix}.memory"), memory.into());
     }
     if let Some(overhead) = role.memory_overhead {
+        let bytes = parse_spark_memory(overhead).map_err(|e| PlanError::Invalid {
+            field: format!("{field}.memoryOverhead"),
+            message: e.to_string(),
+        })?;
+        plan.memory_overhead_bytes = Some(bytes);
         conf.insert(format!("spark.{prefix}.memoryOverhead"), overhead.into());
     }
     if let Some(opts) = role.java_options.filter(|o| !o.trim().is_empty()) {

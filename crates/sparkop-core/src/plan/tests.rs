@@ -169,7 +169,7 @@ fn resources_dependencies_and_hadoop_conf_are_mapped() {
     // sparkConf wins over the mapped field, as with spark-submit --conf.
     assert_eq!(p.conf["spark.executor.memory"], "2g");
     assert_eq!(p.executor_instances, 3);
-    assert_eq!(p.local_cluster_master(), "local-cluster[3,2,1024]");
+    assert_eq!(p.executor.cores, Some(2));
     assert_eq!(p.main_file, AppFile::Path("/jobs/app.jar".into()));
 }
 

@@ -6,9 +6,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use sparkop_api::SparkApplication;
-use sparkop_api::types::pod::PodSettings;
 
+use super::kube_plan::{KubePlan, KubeRole};
 use super::{BuildError, invalid};
 
 /// Where `spec.sparkConfigMap` is mounted (SPARK_CONF_DIR points there), as v1beta2 operators do.
@@ -32,11 +31,12 @@ pub(crate) fn set_env(container: &mut Value, name: &str, value: &str) {
 /// application's `sparkConfigMap` and `hadoopConfigMap` at the directories Spark and Hadoop
 /// read (with SPARK_CONF_DIR / HADOOP_CONF_DIR set).
 fn config_maps(
-    app: &SparkApplication,
-    s: &PodSettings<'_>,
+    kube: &KubePlan<'_>,
+    role: &KubeRole<'_>,
     pod_spec: &mut Value,
     container: &mut Value,
 ) {
+    let s = &role.settings;
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
     for (i, cm) in s.config_maps.iter().enumerate() {
@@ -50,13 +50,13 @@ fn config_maps(
     }
     for (cm, vol, dir, env) in [
         (
-            &app.spec.spark_config_map,
+            kube.spark_config_map,
             "spark-configmap-volume",
             SPARK_CONFIG_MAP_DIR,
             "SPARK_CONF_DIR",
         ),
         (
-            &app.spec.hadoop_config_map,
+            kube.hadoop_config_map,
             "hadoop-configmap-volume",
             HADOOP_CONFIG_MAP_DIR,
             "HADOOP_CONF_DIR",
@@ -194,20 +194,22 @@ fn push_all(target: &mut Value, key: &str, items: Vec<Value>) {
     }
 }
 
-/// Applies `s` (the settings of `spec.{role}`) to `pod_spec` and its Spark `container`, which
-/// becomes the pod's first container (before any the pod spec already has, then sidecars).
+/// Applies a role's settings (`spec.{role}`, named by `field`) to `pod_spec` and its Spark
+/// `container`, which becomes the pod's first container (before any the pod spec already
+/// has, then sidecars).
 ///
 /// Environment variables with a plain value or a `secretKeyRef` are not added here: the plan
 /// carries those (executors get them through Spark's own settings); the others (`fieldRef`,
 /// `configMapKeyRef`, `resourceFieldRef`) only reach a pod this way.
 pub(crate) fn apply(
-    app: &SparkApplication,
-    role: &str,
-    s: &PodSettings<'_>,
+    kube: &KubePlan<'_>,
+    role: &KubeRole<'_>,
+    field: &str,
     pod_spec: &mut Value,
     mut container: Value,
 ) -> Result<(), BuildError> {
-    let field = format!("spec.{role}");
+    let s = &role.settings;
+    let field = field.to_owned();
     let extra_env = s
         .env
         .iter()
@@ -235,7 +237,7 @@ pub(crate) fn apply(
         .map(|p| json!({"name": p.name, "containerPort": p.container_port, "protocol": p.protocol}))
         .collect();
     push_all(&mut container, "ports", ports);
-    config_maps(app, s, pod_spec, &mut container);
+    config_maps(kube, role, pod_spec, &mut container);
     if let Some(l) = s.lifecycle {
         container["lifecycle"] = to_json(l, &format!("{field}.lifecycle"))?;
     }
@@ -255,11 +257,9 @@ pub(crate) fn apply(
         )
         .map(|m| m.name.as_str())
         .collect();
-    let volumes = app
-        .spec
+    let volumes = kube
         .volumes
         .iter()
-        .flatten()
         .filter(|v| mounted.contains(v.name.as_str()))
         .map(|v| to_json(v, "spec.volumes"))
         .collect::<Result<Vec<_>, _>>()?;
@@ -280,7 +280,7 @@ pub(crate) fn apply(
         .map(|c| to_json(c, &format!("{field}.initContainers")))
         .collect::<Result<Vec<_>, _>>()?;
     push_all(pod_spec, "initContainers", inits);
-    if let Some(ns) = s.node_selector.or(app.spec.node_selector.as_ref()) {
+    if let Some(ns) = role.node_selector {
         pod_spec["nodeSelector"] = json!(ns);
     }
     let pod_security = match to_json(&s.pod_security_context, &field)? {

@@ -21,7 +21,6 @@ fn build(text: &str) -> DriverObjects {
         attempt: 0,
         auth_secret,
         ui_keystore_secret,
-        spark_version: app.spec.spark_version.clone(),
     };
     driver_objects(&app, &plan, &ctx).expect("objects")
 }
@@ -548,4 +547,52 @@ fn executors_can_read_their_secret_file_and_load_the_application() {
     let py = build(SECURE_PI);
     let props = &py.config_map.data.as_ref().expect("data")["spark.properties"];
     assert!(!props.contains("spark.jars="), "{props}");
+}
+
+#[test]
+fn executors_pull_their_image_as_the_driver_does() {
+    // Found splitting the builders: imagePullPolicy and imagePullSecrets reached the driver
+    // pod only, so executors of a private registry's image could not start.
+    let o = build(&AUTH.replace(
+        "  imagePullPolicy: IfNotPresent\n",
+        "  imagePullPolicy: Always\n  imagePullSecrets: [registry-a, registry-b]\n",
+    ));
+    let props = &o.config_map.data.as_ref().expect("data")["spark.properties"];
+    assert!(
+        props.contains("spark.kubernetes.container.image.pullPolicy=Always"),
+        "{props}"
+    );
+    assert!(
+        props.contains("spark.kubernetes.container.image.pullSecrets=registry-a,registry-b"),
+        "{props}"
+    );
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "Always");
+    assert_eq!(pod["spec"]["imagePullSecrets"][1]["name"], "registry-b");
+}
+
+#[test]
+fn the_driver_pod_is_sized_by_sparks_memory_rule_from_the_plan() {
+    // heap 512m + max(10 %, 384 MiB) for a JVM application; memoryOverheadFactor replaces
+    // the 10 % (and reaches Spark, which sizes the executor pods with it).
+    let o = build(AUTH);
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"]["requests"]["memory"],
+        "896Mi"
+    );
+    let o = build(&AUTH.replace(
+        "  sparkVersion: \"4.3.0\"\n",
+        "  sparkVersion: \"4.3.0\"\n  memoryOverheadFactor: \"1.0\"\n",
+    ));
+    let pod = serde_json::to_value(&o.pod).expect("json");
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"]["requests"]["memory"],
+        "1024Mi"
+    );
+    let props = &o.config_map.data.as_ref().expect("data")["spark.properties"];
+    assert!(
+        props.contains("spark.kubernetes.memoryOverheadFactor=1.0"),
+        "{props}"
+    );
 }

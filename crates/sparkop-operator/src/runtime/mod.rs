@@ -680,14 +680,10 @@ fn conditions(plan: &LaunchPlan, old: Option<&[Condition]>, now: Timestamp) -> V
 }
 
 fn owner(app: &SparkApplication) -> serde_json::Value {
-    json!([{
-        "apiVersion": "sparkoperator.k8s.io/v1beta2",
-        "kind": "SparkApplication",
-        "name": app.name_any(),
-        "uid": app.uid(),
-        "controller": true,
-        "blockOwnerDeletion": true,
-    }])
+    json!([crate::owner_reference(
+        &app.name_any(),
+        app.uid().as_deref().unwrap_or_default()
+    )])
 }
 
 /// Creates a Secret unless it exists (never replaces: the values must stay stable).
@@ -798,7 +794,6 @@ async fn submit(
         attempt,
         auth_secret,
         ui_keystore_secret,
-        spark_version: app.spec.spark_version.clone(),
     };
     let objects =
         build::driver_objects(app, plan, &bctx).map_err(|e| RuntimeError::Object(e.to_string()))?;
