@@ -322,5 +322,18 @@ pub fn server_respond(
     Ok((response, keys))
 }
 
+/// The shared secret Spark derives from a `spark.authenticate.secret.*.file`: the standard
+/// base64 of the file's raw bytes, a trailing newline included (`SecurityManager`; see
+/// spark-wire-protocol.md §6). What a client must present to a driver or executor whose
+/// secret came from a Kubernetes Secret file.
+pub fn secret_of_spark_file(bytes: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
+    use base64::Engine as _;
+    zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .into_bytes(),
+    )
+}
+
 #[cfg(test)]
 mod tests;

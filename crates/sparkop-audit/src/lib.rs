@@ -8,7 +8,7 @@
 //!  manifests ─► manifest::audit ─┴─► Vec<Finding> ─► report::{table, json, sarif}
 //! ```
 
-mod der;
+mod cert;
 pub mod finding;
 pub mod manifest;
 pub mod report;

@@ -9,7 +9,6 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -66,6 +65,14 @@ pub enum TlsProbeError {
     /// Timed out.
     #[error("{0} did not answer within the timeout")]
     Timeout(String),
+    /// The HTTP exchange failed (not HTTP, cut short).
+    #[error("HTTP to {target} failed: {what}")]
+    Http {
+        /// host:port
+        target: String,
+        /// hyper's reason.
+        what: String,
+    },
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -163,7 +170,7 @@ pub async fn handshake_named(
             not_after: conn
                 .peer_certificates()
                 .and_then(|c| c.first())
-                .and_then(|leaf| crate::der::not_after(leaf.as_ref())),
+                .and_then(|leaf| crate::cert::not_after(leaf.as_ref())),
         })
     };
     tokio::time::timeout(timeout, work)
@@ -202,93 +209,76 @@ pub async fn http_get_root(
     http_get(host, port, "/", timeout).await.map(|(a, _)| a)
 }
 
-/// Sends `GET path` over plain TCP; returns the answer and up to 64 KiB of the body as text.
+/// Sends `GET path` over plain TCP (hyper's HTTP/1.1 client); returns the answer and up to
+/// 64 KiB of the body as text. The response ends where HTTP says (its length, its last chunk),
+/// not only at EOF: through a port-forward the server's close may never arrive.
 pub async fn http_get(
     host: &str,
     port: u16,
     path: &str,
     timeout: Duration,
 ) -> Result<(HttpAnswer, String), TlsProbeError> {
+    use http_body_util::BodyExt as _;
     let target = format!("{host}:{port}");
+    let failed = |what: String| TlsProbeError::Http {
+        target: target.clone(),
+        what,
+    };
     let work = async {
-        let mut tcp =
-            TcpStream::connect(&target)
+        let tcp = TcpStream::connect(&target)
+            .await
+            .map_err(|source| TlsProbeError::Connect {
+                target: target.clone(),
+                source,
+            })?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
                 .await
-                .map_err(|source| TlsProbeError::Connect {
-                    target: target.clone(),
-                    source,
-                })?;
-        let req =
-            format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
-        let io = |source| TlsProbeError::Connect {
-            target: target.clone(),
-            source,
-        };
-        tcp.write_all(req.as_bytes()).await.map_err(io)?;
-        // Read until the response is complete, not only until EOF: through a port-forward the
-        // server's close may never arrive.
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        while buf.len() < 64 * 1024 && !response_complete(&buf) {
-            match tcp.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                .map_err(|e| failed(e.to_string()))?;
+        let driver = tokio::spawn(conn);
+        let req = hyper::Request::get(path)
+            .header(hyper::header::HOST, format!("{host}:{port}"))
+            .header(hyper::header::CONNECTION, "close")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .map_err(|e| failed(e.to_string()))?;
+        let res = sender
+            .send_request(req)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get(hyper::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = res.into_body();
+        let mut bytes = Vec::new();
+        while bytes.len() < MAX_BODY {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        bytes.extend_from_slice(data);
+                    }
+                }
+                Some(Err(_)) | None => break,
             }
         }
-        let text = String::from_utf8_lossy(&buf);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_owned();
-        Ok((parse_http(&buf), body))
+        bytes.truncate(MAX_BODY);
+        driver.abort();
+        let answer = HttpAnswer {
+            status,
+            location,
+            body_len: bytes.len(),
+        };
+        Ok((answer, String::from_utf8_lossy(&bytes).into_owned()))
     };
     tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| TlsProbeError::Timeout(target.clone()))?
 }
 
-/// Whether `buf` holds a whole HTTP/1.1 response: headers, and a body as long as its
-/// Content-Length or ending with the last chunk. Without either, only EOF ends it.
-fn response_complete(buf: &[u8]) -> bool {
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-    let body = &buf[end + 4..];
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
-    };
-    if let Some(len) = header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
-        return body.len() >= len;
-    }
-    if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
-        return body.ends_with(b"0\r\n\r\n");
-    }
-    false
-}
-
-fn parse_http(buf: &[u8]) -> HttpAnswer {
-    let text = String::from_utf8_lossy(buf);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let location = lines.find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim()
-            .eq_ignore_ascii_case("location")
-            .then(|| v.trim().to_owned())
-    });
-    HttpAnswer {
-        status,
-        location,
-        body_len: body.len(),
-    }
-}
+/// How much of a body is read.
+const MAX_BODY: usize = 64 * 1024;
 
 /// Accepts any certificate (only to learn the negotiated version when no CA is given); the
 /// signatures are still checked so the handshake is a real one.
@@ -343,35 +333,61 @@ impl ServerCertVerifier for AcceptAny {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-    #[test]
-    fn http_answers_parse() {
-        let a = parse_http(
-            b"HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:4440/\r\nContent-Length: 0\r\n\r\n",
-        );
-        assert_eq!(a.status, 302);
-        assert!(a.redirects_to_https());
-        let b = parse_http(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>jobs</html>");
-        assert_eq!((b.status, b.location.clone(), b.body_len), (200, None, 17));
-        assert!(!b.redirects_to_https());
-        assert_eq!(parse_http(b"garbage").status, 0);
+    /// A server on loopback that answers one request with `response` and keeps the
+    /// connection open (as a port-forward may).
+    async fn answering(response: &'static [u8]) -> u16 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.expect("accept");
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            s.write_all(response).await.expect("write");
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        port
     }
 
-    #[test]
-    fn responses_are_complete_by_length_or_last_chunk_not_only_at_eof() {
-        assert!(!response_complete(b"HTTP/1.1 302 Found\r\nContent-Len"));
-        assert!(response_complete(
-            b"HTTP/1.1 302 Found\r\nLocation: https://x/\r\nContent-Length: 0\r\n\r\n"
-        ));
-        assert!(!response_complete(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"
-        ));
-        assert!(response_complete(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabcde"
-        ));
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
-        assert!(!response_complete(chunked));
-        assert!(response_complete(&[&chunked[..], b"0\r\n\r\n"].concat()));
-        assert!(!response_complete(b"HTTP/1.0 200 OK\r\n\r\nuntil eof"));
+    #[tokio::test]
+    async fn answers_end_by_length_or_last_chunk_without_the_close() {
+        let t = Duration::from_secs(5);
+        let port = answering(
+            b"HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:4440/\r\nContent-Length: 0\r\n\r\n",
+        )
+        .await;
+        let a = http_get_root("127.0.0.1", port, t).await.expect("answer");
+        assert_eq!(a.status, 302);
+        assert!(a.redirects_to_https());
+        let port = answering(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+        )
+        .await;
+        let (a, body) = http_get("127.0.0.1", port, "/", t).await.expect("answer");
+        assert_eq!(
+            (a.status, a.location, body.as_str()),
+            (200, None, "abcdefg")
+        );
+        assert!(
+            !HttpAnswer {
+                status: 200,
+                location: None,
+                body_len: 7
+            }
+            .redirects_to_https()
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_is_an_error_not_a_panic() {
+        let port = answering(b"garbage\r\n\r\n").await;
+        assert!(
+            http_get_root("127.0.0.1", port, Duration::from_secs(5))
+                .await
+                .is_err()
+        );
     }
 }

@@ -46,6 +46,20 @@ impl SparkVersion {
         Some(v(major, minor, patch))
     }
 
+    /// A release number exactly as PyPI and Maven publish it: `MAJOR.MINOR.PATCH`, digits only
+    /// (what `sparkop spark install` accepts and its cache directories are named by).
+    pub fn parse_release(text: &str) -> Option<Self> {
+        let mut parts = text.split('.');
+        let mut next = || -> Option<u32> {
+            let p = parts.next()?;
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        };
+        let (major, minor, patch) = (next()?, next()?, next()?);
+        parts.next().is_none().then(|| v(major, minor, patch))
+    }
+
     /// The Spark version named in an image tag, e.g. `apache/spark:3.5.9-scala2.12` or
     /// `mesosphere/spark:spark-3.0.0-hadoop-2.9-k8s`: the first `x.y.z` in the tag.
     pub fn from_image(image: &str) -> Option<Self> {
@@ -101,6 +115,18 @@ impl SparkVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn releases_are_exactly_three_numbers() {
+        assert_eq!(SparkVersion::parse_release("4.3.0"), Some(v(4, 3, 0)));
+        for bad in ["4.3", "4.3.0.1", "v4.3.0", "4.3.0-rc1", "4.x.0", "", "4..0"] {
+            assert_eq!(SparkVersion::parse_release(bad), None, "{bad}");
+        }
+        let mut vs = ["3.5.9", "4.3.0", "3.10.1"].map(SparkVersion::parse_release);
+        vs.sort();
+        assert_eq!(vs[2], Some(v(4, 3, 0)));
+        assert_eq!(vs[1], Some(v(3, 10, 1)), "numeric, not textual, order");
+    }
 
     #[test]
     fn parses_versions_and_image_tags() {

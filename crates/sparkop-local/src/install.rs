@@ -16,6 +16,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use sparkop_core::version::SparkVersion;
+
 use crate::LocalError;
 
 /// The oldest Spark release that runs on Java 17.
@@ -88,14 +90,12 @@ pub fn from_env() -> Option<Result<SparkHome, LocalError>> {
 
 /// Whether `version` is a plausible pyspark release that runs on Java 17.
 pub fn runnable(version: &str) -> bool {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>());
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(Ok(major)), Some(Ok(minor)), Some(Ok(_))) => (major, minor) >= MIN_RUNNABLE,
-        _ => false,
-    }
+    SparkVersion::parse_release(version).is_some_and(|v| (v.major, v.minor) >= MIN_RUNNABLE)
 }
 
-fn dir_of(cache: &Path, version: &str) -> PathBuf {
+/// Where `version` is (or will be) installed: the venv, the synthetic SPARK_HOME and the
+/// `.complete` marker live under it.
+pub fn dir_of(cache: &Path, version: &str) -> PathBuf {
     cache.join("spark-home").join(version)
 }
 
@@ -118,12 +118,8 @@ pub fn list_installed(cache: &Path) -> Vec<String> {
         .filter(|e| e.path().join(".complete").exists())
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
-    versions.sort_by_key(|v| std::cmp::Reverse(version_key(v)));
+    versions.sort_by_key(|v| std::cmp::Reverse(SparkVersion::parse_release(v)));
     versions
-}
-
-fn version_key(v: &str) -> Vec<u32> {
-    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
 }
 
 /// The newest pyspark release on the package index (`pip index versions`).

@@ -244,10 +244,8 @@ fn shell_words(s: &Submit) -> String {
 }
 
 fn generate_secret() -> Result<Zeroizing<String>, LocalError> {
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    getrandom::fill(bytes.as_mut())
-        .map_err(|e| LocalError::Process(format!("no randomness from the OS: {e}")))?;
-    Ok(Zeroizing::new(hex::encode(bytes.as_ref())))
+    sparkop_pki::random_rpc_secret()
+        .map_err(|e| LocalError::Process(format!("no randomness from the OS: {e}")))
 }
 
 fn check_reachable(url: &str) -> Result<(), LocalError> {

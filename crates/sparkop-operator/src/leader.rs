@@ -95,10 +95,7 @@ pub async fn acquire(api: &Api<Lease>, cfg: &LeaseConfig) {
         match try_acquire(api, cfg).await {
             Ok(true) => return,
             Ok(false) => {}
-            Err(e) => eprintln!(
-                "{{\"level\":\"warn\",\"msg\":\"cannot take the lease\",\"error\":{}}}",
-                serde_json::json!(e.to_string())
-            ),
+            Err(e) => tracing::warn!(error = %e, "cannot take the lease"),
         }
         tokio::time::sleep(cfg.duration / 3).await;
     }

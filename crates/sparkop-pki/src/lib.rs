@@ -86,6 +86,15 @@ impl std::fmt::Debug for Material {
     }
 }
 
+/// A shared RPC secret for `spark.authenticate`: 256 random bits as 64 hex characters, held
+/// in memory that is wiped when dropped. The one generator of the local runner, the operator
+/// and `sparkop secret create --random`.
+pub fn random_rpc_secret() -> Result<Zeroizing<String>, PkiError> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    getrandom::fill(bytes.as_mut())?;
+    Ok(Zeroizing::new(hex::encode(bytes.as_ref())))
+}
+
 /// A random password: 32 hex characters (128 bits).
 pub fn random_password() -> Result<SecretString, PkiError> {
     let mut bytes = Zeroizing::new([0u8; 16]);

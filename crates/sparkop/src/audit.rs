@@ -41,7 +41,7 @@ pub fn rpc(args: &AuditRpcArgs) -> anyhow::Result<i32> {
             let trimmed: &[u8] = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
             Some(Zeroizing::new(trimmed.to_vec()))
         }
-        (None, Some(path)) => Some(secret_of_spark_file(&read(path)?)),
+        (None, Some(path)) => Some(spark_wire::auth::secret_of_spark_file(&read(path)?)),
         (None, None) => None,
     };
     let opts = RpcAuditOptions {
@@ -49,9 +49,7 @@ pub fn rpc(args: &AuditRpcArgs) -> anyhow::Result<i32> {
         app_id: args.app_id.clone(),
         timeout: Duration::from_secs(args.timeout.max(1)),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::rt::runtime()?;
     let findings = runtime.block_on(async {
         let mut all = Vec::new();
         for addr in addrs {
@@ -77,36 +75,20 @@ pub fn ui(args: &AuditUiArgs) -> anyhow::Result<i32> {
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..Default::default()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::rt::runtime()?;
     let findings = runtime.block_on(sparkop_audit::ui::audit_ui(&target, &opts));
     emit(&findings, &args.out, None)
-}
-
-/// The secret Spark derives from a `spark.authenticate.secret.*.file`: standard base64 of the
-/// file's raw bytes (`SecurityManager`, see spark-wire-protocol.md §6).
-pub fn secret_of_spark_file(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
-    use base64::Engine as _;
-    Zeroizing::new(
-        base64::engine::general_purpose::STANDARD
-            .encode(bytes)
-            .into_bytes(),
-    )
 }
 
 /// `audit app`: every RPC endpoint of the application (the driver's RpcEnv and block manager,
 /// each running executor's block manager) and the driver's UI, through port-forwards, with the
 /// application's own secret and CA. Findings name the pod and its port, not the local forward.
 pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = crate::rt::runtime()?;
     let findings = runtime.block_on(async {
-        let client = crate::cluster_cmd::client().await?;
+        let client = crate::cluster::client().await?;
         let driver =
-            crate::driver::find(client, args.app.namespace.as_deref(), &args.app.name).await?;
+            crate::cluster::driver::find(client, args.app.namespace.as_deref(), &args.app.name).await?;
         let timeout = Duration::from_secs(args.timeout.max(1));
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut findings = Vec::new();
@@ -135,9 +117,9 @@ pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
         ports.extend(driver.block_port);
         for port in ports {
             let target = label(port);
-            match crate::port_forward::probe(&driver.pods, &driver.pod, port, grace).await {
+            match crate::cluster::port_forward::probe(&driver.pods, &driver.pod, port, grace).await {
                 Ok(()) => {
-                    let fwd = crate::port_forward::start(
+                    let fwd = crate::cluster::port_forward::start(
                         driver.pods.clone(),
                         &driver.pod,
                         port,
@@ -173,7 +155,7 @@ pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
         }
         if !endpoints.is_empty() {
             let probe_name = format!("{}-sparkop-audit-{}", args.app.name, random_suffix());
-            let probe = crate::probe_pod::Probe {
+            let probe = crate::cluster::probe_pod::Probe {
                 name: &probe_name,
                 namespace: &driver.namespace,
                 image: &args.probe_image,
@@ -182,7 +164,7 @@ pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
                 endpoints: &endpoints,
                 timeout: timeout.as_secs(),
             };
-            match crate::probe_pod::run(&driver.pods, &probe).await {
+            match crate::cluster::probe_pod::run(&driver.pods, &probe).await {
                 Ok(found) => findings.extend(found.into_iter().map(|mut f| {
                     for (endpoint, name) in endpoints.iter().zip(&names) {
                         f.target = f.target.replace(endpoint, name);
@@ -206,7 +188,7 @@ pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
         };
         let ui = match ui {
             Some((port, https)) => {
-                match crate::port_forward::probe(&driver.pods, &driver.pod, port, grace).await {
+                match crate::cluster::port_forward::probe(&driver.pods, &driver.pod, port, grace).await {
                     Ok(()) => Some((port, https)),
                     Err(why) => {
                         findings.push(unreachable(
@@ -221,13 +203,13 @@ pub fn app(args: &AuditAppArgs) -> anyhow::Result<i32> {
             None => None,
         };
         if let Some((port, https)) = ui {
-            let fwd = crate::port_forward::start(driver.pods.clone(), &driver.pod, port, loopback)
+            let fwd = crate::cluster::port_forward::start(driver.pods.clone(), &driver.pod, port, loopback)
                 .await?;
             let http = match (https, driver.ui_http_port) {
                 (true, Some(p)) => {
-                    match crate::port_forward::probe(&driver.pods, &driver.pod, p, grace).await {
+                    match crate::cluster::port_forward::probe(&driver.pods, &driver.pod, p, grace).await {
                         Ok(()) => Some(
-                            crate::port_forward::start(
+                            crate::cluster::port_forward::start(
                                 driver.pods.clone(),
                                 &driver.pod,
                                 p,
@@ -340,8 +322,8 @@ fn emit(findings: &[Finding], out: &AuditOutputArgs, score: Option<u32>) -> anyh
         FailOn::Never => None,
     };
     Ok(match (threshold, report::worst(findings)) {
-        (Some(t), Some(w)) if w >= t => 1,
-        _ => 0,
+        (Some(t), Some(w)) if w >= t => crate::exit::FAILED,
+        _ => crate::exit::OK,
     })
 }
 
@@ -349,6 +331,9 @@ fn emit(findings: &[Finding], out: &AuditOutputArgs, score: Option<u32>) -> anyh
 mod tests {
     #[test]
     fn spark_secret_files_are_base64_of_their_bytes_including_newlines() {
-        assert_eq!(&*super::secret_of_spark_file(b"abc\n"), b"YWJjCg==");
+        assert_eq!(
+            &*spark_wire::auth::secret_of_spark_file(b"abc\n"),
+            b"YWJjCg=="
+        );
     }
 }

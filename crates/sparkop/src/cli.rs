@@ -227,6 +227,18 @@ pub struct OperatorArgs {
     /// Seconds a Lease stays valid without renewal.
     #[arg(long, default_value_t = 15)]
     pub lease_seconds: u64,
+    /// Log lines as JSON (one object a line) or text; the level comes from RUST_LOG.
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+/// How the operator writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object a line.
+    Json,
+    /// Human-readable lines.
+    Text,
 }
 
 /// `sparkop spark` subcommands.
@@ -344,7 +356,7 @@ pub struct AuditAppArgs {
     pub timeout: u64,
     /// The image of the pod that probes the executors from inside the cluster (its entrypoint
     /// must be the sparkop binary; scripts/build-sparkop-image builds one).
-    #[arg(long, value_name = "IMAGE", default_value = crate::probe_pod::DEFAULT_IMAGE)]
+    #[arg(long, value_name = "IMAGE", default_value = crate::cluster::probe_pod::DEFAULT_IMAGE)]
     pub probe_image: String,
     /// Output options.
     #[command(flatten)]

@@ -11,22 +11,14 @@ use sparkop_api::manifest::Object;
 use std::path::PathBuf;
 
 use crate::cli::{ApplyArgs, GetArgs, LogsArgs, NameArgs, ObjectsOutput, UiArgs};
+use crate::cluster::client;
 use crate::lint::load_checked;
 
 /// The field manager of `sparkop apply`.
 const FIELD_MANAGER: &str = "sparkop-cli";
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
-/// A client from KUBECONFIG or ~/.kube/config (or the in-cluster ServiceAccount).
-pub async fn client() -> anyhow::Result<kube::Client> {
-    kube::Client::try_default()
-        .await
-        .context("no Kubernetes configuration (KUBECONFIG or ~/.kube/config)")
+    Ok(crate::rt::runtime()?)
 }
 
 /// `sparkop apply`.
@@ -101,14 +93,10 @@ pub fn apply(args: &ApplyArgs) -> anyhow::Result<i32> {
 }
 
 fn state_name(app: &SparkApplication) -> String {
-    let s = app
-        .status
+    app.status
         .as_ref()
-        .map(|s| serde_json::to_value(s.application_state.state).unwrap_or_default());
-    match s.as_ref().and_then(|v| v.as_str()) {
-        Some("") | None => "NEW".into(),
-        Some(s) => s.to_owned(),
-    }
+        .map_or("NEW", |s| s.application_state.state.label())
+        .to_owned()
 }
 
 /// `sparkop get`.
@@ -256,14 +244,12 @@ pub fn logs(args: &LogsArgs) -> anyhow::Result<i32> {
 
 /// `sparkop ui`: forwards 127.0.0.1:PORT to the driver's UI until Ctrl-C.
 pub fn ui(args: &UiArgs) -> anyhow::Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = crate::rt::runtime()?;
     runtime.block_on(async {
         let client = client().await?;
         let driver =
-            crate::driver::find(client, args.app.namespace.as_deref(), &args.app.name).await?;
+            crate::cluster::driver::find(client, args.app.namespace.as_deref(), &args.app.name)
+                .await?;
         let (port, scheme) = match (driver.ui_https_port, driver.ui_http_port) {
             (Some(p), _) => (p, "https"),
             (None, Some(p)) => (p, "http"),
@@ -281,7 +267,8 @@ pub fn ui(args: &UiArgs) -> anyhow::Result<i32> {
             std::fs::write(path, ca).with_context(|| format!("writing {}", path.display()))?;
         }
         let bind = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
-        let fwd = crate::port_forward::start(driver.pods.clone(), &driver.pod, port, bind).await?;
+        let fwd = crate::cluster::port_forward::start(driver.pods.clone(), &driver.pod, port, bind)
+            .await?;
         let mut message = format!(
             "web UI of {}: {scheme}://{} -> pod/{}:{port} (Ctrl-C to stop)\n",
             args.app.name, fwd.local, driver.pod
@@ -295,7 +282,7 @@ pub fn ui(args: &UiArgs) -> anyhow::Result<i32> {
         out.write_all(message.as_bytes())?;
         out.flush()?;
         drop(out);
-        tokio::signal::ctrl_c().await?;
+        crate::rt::shutdown_signal().await;
         drop(fwd);
         Ok(0)
     })

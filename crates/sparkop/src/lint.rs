@@ -10,13 +10,6 @@ use zeroize::Zeroizing;
 use crate::cli::{LintArgs, Output};
 use crate::report::{self, Source};
 
-/// Exit statuses of `lint`.
-pub const EXIT_CLEAN: i32 = 0;
-/// At least one finding at error level.
-pub const EXIT_FINDINGS: i32 = 1;
-/// An input could not be read.
-pub const EXIT_UNUSABLE: i32 = 2;
-
 /// Runs `lint` and returns the exit status.
 pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
     let opts = LoadOptions {
@@ -37,11 +30,11 @@ pub fn run(args: &LintArgs) -> anyhow::Result<i32> {
         Output::Json => report::json(&sources)?,
     }
     Ok(if unusable {
-        EXIT_UNUSABLE
+        crate::exit::UNUSABLE
     } else if worst == Some(Severity::Error) {
-        EXIT_FINDINGS
+        crate::exit::FAILED
     } else {
-        EXIT_CLEAN
+        crate::exit::OK
     })
 }
 

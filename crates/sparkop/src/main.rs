@@ -2,13 +2,13 @@
 
 mod audit;
 mod cli;
+mod cluster;
 mod cluster_cmd;
-mod driver;
+mod exit;
 mod lint;
 mod operator_cmd;
-mod port_forward;
-mod probe_pod;
 mod report;
+mod rt;
 mod run_cmd;
 mod secret_cmd;
 mod spark_cmd;
@@ -23,15 +23,15 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Ok(code) => exit::status(code),
         Err(e) => {
             if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             {
-                return ExitCode::SUCCESS;
+                return exit::status(exit::OK);
             }
             let _ = writeln!(anstream::stderr(), "sparkop: error: {e:#}");
-            ExitCode::from(2)
+            exit::status(exit::UNUSABLE)
         }
     }
 }

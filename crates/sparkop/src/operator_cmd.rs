@@ -13,10 +13,8 @@ use crate::cli::OperatorArgs;
 
 /// Runs the operator.
 pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(8 << 20)
-        .enable_all()
-        .build()?;
+    init_logging(args.log_format);
+    let runtime = crate::rt::runtime()?;
     runtime.block_on(async {
         let client = kube::Client::try_default()
             .await
@@ -26,7 +24,7 @@ pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
         let served = metrics.clone();
         tokio::spawn(async move {
             if let Err(e) = metrics::serve(addr, served).await {
-                eprintln!("{{\"level\":\"error\",\"msg\":\"metrics server stopped\",\"error\":{}}}", serde_json::json!(e.to_string()));
+                tracing::error!(error = %e, %addr, "the metrics server stopped");
             }
         });
         let opts = Options {
@@ -41,10 +39,11 @@ pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
             concurrency: args.concurrency,
             instance: std::env::var("POD_NAME").unwrap_or_default(),
         };
-        eprintln!(
-            "{{\"level\":\"info\",\"msg\":\"sparkop operator starting\",\"namespaces\":{},\"namespaceSelector\":{},\"metrics\":\"{addr}\"}}",
-            serde_json::json!(args.namespaces),
-            serde_json::json!(args.namespace_selector)
+        tracing::info!(
+            namespaces = ?args.namespaces,
+            namespace_selector = args.namespace_selector.as_deref().unwrap_or_default(),
+            metrics = %addr,
+            "sparkop operator starting"
         );
         let lease = args.leader_elect.then(|| {
             let identity = std::env::var("POD_NAME")
@@ -69,14 +68,13 @@ pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
             )
         });
         if let (Some(cfg), Some(api)) = (&lease, &leases) {
-            eprintln!(
-                "{{\"level\":\"info\",\"msg\":\"waiting for the lease\",\"identity\":{}}}",
-                serde_json::json!(cfg.identity)
-            );
+            tracing::info!(identity = %cfg.identity, "waiting for the lease");
             leader::acquire(api, cfg).await;
-            eprintln!("{{\"level\":\"info\",\"msg\":\"leading\"}}");
+            tracing::info!(identity = %cfg.identity, "leading");
         }
-        metrics.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        metrics
+            .ready
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let lost = async move {
             match (&lease, &leases) {
                 (Some(cfg), Some(api)) => leader::keep(api, cfg).await,
@@ -90,21 +88,18 @@ pub fn run(args: &OperatorArgs) -> anyhow::Result<i32> {
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
         };
         let shutdown = async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                _ = crate::rt::shutdown_signal() => {}
                 _ = lost => {}
             }
         };
         let shutdown = futures_shared(shutdown);
         runtime::run(client, opts, metrics, shutdown).await;
         if lease_lost.load(std::sync::atomic::Ordering::Relaxed) {
-            eprintln!("{{\"level\":\"error\",\"msg\":\"lost the lease; stopping\"}}");
-            return Ok(1);
+            tracing::error!("lost the lease; stopping");
+            return Ok(crate::exit::FAILED);
         }
-        eprintln!("{{\"level\":\"info\",\"msg\":\"sparkop operator stopped\"}}");
+        tracing::info!("sparkop operator stopped");
         Ok(0)
     })
 }
@@ -125,4 +120,25 @@ fn futures_shared(
     }
     .boxed()
     .shared()
+}
+
+/// Logs to stderr: JSON lines (the default, for `kubectl logs` and collectors) or text; the
+/// level from `RUST_LOG` (default `info`, e.g. `RUST_LOG=sparkop_operator=debug`). Every line
+/// of a reconcile carries its span: namespace, name and attempt.
+fn init_logging(format: crate::cli::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match format {
+        crate::cli::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        crate::cli::LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
 }

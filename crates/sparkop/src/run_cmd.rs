@@ -19,11 +19,6 @@ use tokio::sync::{mpsc, watch};
 use crate::cli::RunArgs;
 use crate::lint::load_checked;
 
-/// The application failed.
-pub const EXIT_FAILED: i32 = 1;
-/// Stopped with Ctrl-C / SIGTERM.
-pub const EXIT_INTERRUPTED: i32 = 130;
-
 /// Runs `sparkop run`.
 pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
@@ -96,10 +91,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     drop(secrets_owned);
     let setup = started.elapsed();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = crate::rt::runtime()?;
     let (outcome, seen) = runtime.block_on(watch_run(&prepared, &spark.version, args))?;
     let teardown_start = Instant::now();
     let run_dir = prepared.run_dir.root().to_owned();
@@ -122,11 +114,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         .as_ref()
         .is_some_and(|f| f.iter().any(|f| f.severity == Severity::Error));
     Ok(if outcome.succeeded() && !audit_failed {
-        0
+        crate::exit::OK
     } else if outcome.interrupted {
-        EXIT_INTERRUPTED
+        crate::exit::INTERRUPTED
     } else {
-        EXIT_FAILED
+        crate::exit::FAILED
     })
 }
 
@@ -206,12 +198,7 @@ async fn watch_run(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-        }
+        crate::rt::shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
 

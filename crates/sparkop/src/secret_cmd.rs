@@ -52,9 +52,9 @@ fn check_key(key: &str) -> anyhow::Result<()> {
 }
 
 fn random_hex() -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    getrandom::fill(bytes.as_mut()).context("no randomness from the operating system")?;
-    Ok(Zeroizing::new(hex::encode(bytes.as_ref()).into_bytes()))
+    let secret =
+        sparkop_pki::random_rpc_secret().context("no randomness from the operating system")?;
+    Ok(Zeroizing::new(secret.as_bytes().to_vec()))
 }
 
 /// Runs `sparkop secret create`.

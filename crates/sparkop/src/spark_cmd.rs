@@ -24,11 +24,9 @@ pub fn run(cmd: &SparkCommand) -> anyhow::Result<i32> {
         SparkCommand::List => {
             let mut out = std::io::stdout().lock();
             for v in install::list_installed(&cache) {
-                writeln!(
-                    out,
-                    "{v}\t{}",
-                    cache.join("spark-home").join(&v).join("home").display()
-                )?;
+                if let Some(h) = install::installed(&cache, &v) {
+                    writeln!(out, "{v}\t{}", h.home.display())?;
+                }
             }
         }
         SparkCommand::Home { release } => {
@@ -61,7 +59,7 @@ pub fn install_with_progress(cache: &std::path::Path, version: &str) -> anyhow::
     }
     eprintln!(
         "sparkop: installing Spark {version} from PyPI (pyspark, ~450 MB, once) into {}",
-        cache.join("spark-home").join(version).display()
+        install::dir_of(cache, version).display()
     );
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -156,7 +154,7 @@ mod tests {
     use super::*;
 
     fn fake_install(cache: &std::path::Path, version: &str) {
-        let dir = cache.join("spark-home").join(version);
+        let dir = install::dir_of(cache, version);
         std::fs::create_dir_all(dir.join("home/jars")).expect("mkdir");
         std::fs::write(dir.join(".complete"), version).expect("write");
     }

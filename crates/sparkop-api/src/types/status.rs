@@ -158,6 +158,47 @@ pub enum ApplicationStateType {
     Unknown,
 }
 
+impl ApplicationStateType {
+    /// Every state.
+    pub const ALL: [ApplicationStateType; 14] = [
+        Self::New,
+        Self::Submitted,
+        Self::Running,
+        Self::Succeeding,
+        Self::Completed,
+        Self::Failing,
+        Self::Failed,
+        Self::SubmissionFailed,
+        Self::PendingRerun,
+        Self::Invalidating,
+        Self::Suspending,
+        Self::Suspended,
+        Self::Resuming,
+        Self::Unknown,
+    ];
+
+    /// The state as users read it: its serialized name (a test keeps the two equal), `NEW`
+    /// for the empty one.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::New => "NEW",
+            Self::Submitted => "SUBMITTED",
+            Self::Running => "RUNNING",
+            Self::Succeeding => "SUCCEEDING",
+            Self::Completed => "COMPLETED",
+            Self::Failing => "FAILING",
+            Self::Failed => "FAILED",
+            Self::SubmissionFailed => "SUBMISSION_FAILED",
+            Self::PendingRerun => "PENDING_RERUN",
+            Self::Invalidating => "INVALIDATING",
+            Self::Suspending => "SUSPENDING",
+            Self::Suspended => "SUSPENDED",
+            Self::Resuming => "RESUMING",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+}
+
 /// State of a driver or executor pod.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
 pub enum ExecutorState {
@@ -176,4 +217,22 @@ pub enum ExecutorState {
     /// Unknown.
     #[serde(rename = "UNKNOWN")]
     Unknown,
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_the_serialized_names() {
+        for s in ApplicationStateType::ALL {
+            let v = serde_json::to_value(s).expect("json");
+            let want = if s == ApplicationStateType::New {
+                ""
+            } else {
+                s.label()
+            };
+            assert_eq!(v, want, "{s:?}");
+        }
+    }
 }

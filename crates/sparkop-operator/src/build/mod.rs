@@ -35,6 +35,11 @@ pub const UI_TLS_MOUNT: &str = "/mnt/sparkop/ui-tls";
 pub const CONF_DIR: &str = "/opt/spark/conf";
 /// The driver container's name (as spark-submit names it).
 pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
+/// The label of every object of one attempt (as spark-submit sets it on the driver and Spark on
+/// its executors): its value is the attempt's Spark application id.
+pub const APP_SELECTOR_LABEL: &str = "spark-app-selector";
+/// The label saying whether a pod is the driver or an executor (Spark's own).
+pub const ROLE_LABEL: &str = "spark-role";
 /// The label naming the application on its driver and executor pods (as v1beta2 operators do).
 pub const APP_NAME_LABEL: &str = "sparkoperator.k8s.io/app-name";
 /// The label the operator watches pods by.

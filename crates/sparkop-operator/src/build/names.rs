@@ -41,6 +41,12 @@ fn fit(base: &str, suffix: &str) -> String {
     format!("{head}-{hash}{suffix}")
 }
 
+/// `name` as a DNS label (volume names, …): as is when short enough, else shortened with a
+/// hash of the whole, so two long names never collide and none ends with `-`.
+pub fn dns_label(name: &str) -> String {
+    fit(name, "")
+}
+
 impl Names {
     /// Names for attempt `attempt` (0-based) of application `name` with uid `uid`.
     pub fn new(name: &str, uid: &str, attempt: u32) -> Names {

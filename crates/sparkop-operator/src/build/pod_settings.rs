@@ -40,11 +40,7 @@ fn config_maps(
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
     for (i, cm) in s.config_maps.iter().enumerate() {
-        let vol: String = format!("configmap-{i}-{}", cm.name)
-            .chars()
-            .take(63)
-            .collect();
-        let vol = vol.trim_end_matches(['-', '.']).to_owned();
+        let vol = super::names::dns_label(&format!("configmap-{i}-{}", cm.name));
         volumes.push(json!({"name": vol, "configMap": {"name": cm.name}}));
         mounts.push(json!({"name": vol, "mountPath": cm.path}));
     }

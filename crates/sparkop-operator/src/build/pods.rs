@@ -150,10 +150,7 @@ pub(super) fn driver_pod(
     let mut volumes = deliveries.volumes.clone();
     let mut mounts = deliveries.mounts.clone();
     for (i, m) in plan.driver.secret_mounts.iter().enumerate() {
-        let vol: String = format!("secret-{i}-{}", m.secret)
-            .chars()
-            .take(63)
-            .collect();
+        let vol = super::names::dns_label(&format!("secret-{i}-{}", m.secret));
         volumes.push(json!({"name": vol, "secret": {"secretName": m.secret}}));
         mounts.push(json!({"name": vol, "mountPath": m.path}));
     }

@@ -12,8 +12,8 @@ use sparkop_core::plan::properties_file;
 
 use super::kube_plan::KubePlan;
 use super::{
-    BLOCK_MANAGER_PORT, BuildError, Context, DRIVER_PORT, EXECUTOR_TEMPLATE_KEY, LOG4J_KEY, Names,
-    from_json,
+    APP_SELECTOR_LABEL, BLOCK_MANAGER_PORT, BuildError, Context, DRIVER_PORT,
+    EXECUTOR_TEMPLATE_KEY, LOG4J_KEY, Names, ROLE_LABEL, from_json,
 };
 
 /// What every object of an attempt carries: its namespace, the owner reference to the
@@ -32,8 +32,8 @@ impl Meta {
             owner: crate::owner_reference(&plan.name, &ctx.uid),
             selector_labels: json!({
                 "spark-app-name": plan.name,
-                "spark-app-selector": names.app_selector,
-                "spark-role": "driver",
+                APP_SELECTOR_LABEL: names.app_selector,
+                ROLE_LABEL: "driver",
                 "spark-version": plan.spark_version,
             }),
         }
@@ -73,7 +73,7 @@ pub(super) fn config_map(
     from_json(
         json!({
             "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": meta.object(&names.config_map, json!({"spark-app-selector": names.app_selector})),
+            "metadata": meta.object(&names.config_map, json!({APP_SELECTOR_LABEL: names.app_selector})),
             "immutable": true,
             "data": {
                 "spark.properties": properties,
@@ -93,7 +93,7 @@ pub(super) fn driver_service(
     meta: &Meta,
 ) -> Result<Service, BuildError> {
     let mut labels = map(kube.driver_service.labels);
-    labels["spark-app-selector"] = names.app_selector.clone().into();
+    labels[APP_SELECTOR_LABEL] = names.app_selector.clone().into();
     let mut metadata = meta.object(&names.driver_service, labels);
     if !kube.driver_service.annotations.is_empty() {
         metadata["annotations"] = map(kube.driver_service.annotations);
@@ -141,7 +141,7 @@ pub(super) fn ui_service(
     if ports.is_empty() {
         return Ok(None);
     }
-    let mut labels = json!({"spark-app-selector": names.app_selector});
+    let mut labels = json!({APP_SELECTOR_LABEL: names.app_selector});
     for (k, v) in kube.ui_service.labels {
         labels[k] = v.clone().into();
     }
@@ -175,10 +175,10 @@ pub(super) fn network_policy(
     Ok(Some(from_json(
         json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": meta.object(&names.network_policy, json!({"spark-app-selector": names.app_selector})),
+            "metadata": meta.object(&names.network_policy, json!({APP_SELECTOR_LABEL: names.app_selector})),
             "spec": {
-                "podSelector": {"matchLabels": {"spark-app-selector": names.app_selector, "spark-role": "executor"}},
-                "ingress": [{"from": [{"podSelector": {"matchLabels": {"spark-app-selector": names.app_selector}}}]}],
+                "podSelector": {"matchLabels": {APP_SELECTOR_LABEL: names.app_selector, ROLE_LABEL: "executor"}},
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {APP_SELECTOR_LABEL: names.app_selector}}}]}],
             },
         }),
         "network policy",

@@ -1,6 +1,9 @@
-//! The v1beta2 application state machine, pure: given the application (spec and last status)
-//! and what was observed (the current attempt's driver pod, the time), decide the new status
-//! and the actions the runtime must take. Table-driven tests cover every transition.
+//! The v1beta2 application state machine, pure: given the application (spec and last status),
+//! its plan or why it has none, and what was observed (the current attempt's driver pod, its
+//! executors, the time, the outcome of a submission just tried), [`next`] decides the whole new
+//! status and every action the runtime must take — submissions, deletions, the finalizer,
+//! Events. The runtime carries them out and writes the status as decided; it decides nothing.
+//! Table-driven tests cover every transition.
 //!
 //! ```text
 //!  NEW ─submit─► SUBMITTED ─pod Running─► RUNNING ─pod Succeeded─► SUCCEEDING ─► COMPLETED
@@ -16,6 +19,7 @@
 
 pub mod executors;
 pub mod refusals;
+pub mod status;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +32,9 @@ use sparkop_api::types::spark_application::RestartPolicyType;
 use sparkop_api::types::status::{
     ApplicationState, ApplicationStateType as S, ExecutorState, SparkApplicationStatus,
 };
+use sparkop_core::LaunchPlan;
+
+use crate::build::Names;
 
 /// The phase of the driver pod of the current attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +115,11 @@ pub enum Action {
         reason: String,
         /// The message.
         message: String,
+        /// The state entered, when the Event records a transition.
+        to: Option<S>,
     },
+    /// Add sparkop's finalizer (before the first driver), so a deletion waits for clean-up.
+    AddFinalizer,
     /// Reconcile again after this long (if nothing else triggers it first).
     RequeueAfter(Duration),
 }
@@ -170,6 +181,7 @@ impl Ctx<'_> {
                 warning,
                 reason: reason(state).into(),
                 message: text,
+                to: Some(state),
             });
         }
         self.status.application_state = ApplicationState {
@@ -215,6 +227,7 @@ impl Ctx<'_> {
                     "the driver refused a connection from {}: it failed authentication (wrong or missing secret)",
                     r.peer
                 ),
+                to: None,
             });
         }
         if refused.len() > MAX_REFUSAL_EVENTS {
@@ -225,6 +238,7 @@ impl Ctx<'_> {
                     "the driver refused {} more connection(s) that failed authentication",
                     refused.len() - MAX_REFUSAL_EVENTS
                 ),
+                to: None,
             });
         }
     }
@@ -285,22 +299,7 @@ impl Ctx<'_> {
 }
 
 fn name(s: S) -> &'static str {
-    match s {
-        S::New => "NEW",
-        S::Submitted => "SUBMITTED",
-        S::Running => "RUNNING",
-        S::Succeeding => "SUCCEEDING",
-        S::Completed => "COMPLETED",
-        S::Failing => "FAILING",
-        S::Failed => "FAILED",
-        S::SubmissionFailed => "SUBMISSION_FAILED",
-        S::PendingRerun => "PENDING_RERUN",
-        S::Invalidating => "INVALIDATING",
-        S::Suspending => "SUSPENDING",
-        S::Suspended => "SUSPENDED",
-        S::Resuming => "RESUMING",
-        S::Unknown => "UNKNOWN",
-    }
+    s.label()
 }
 
 fn reason(s: S) -> &'static str {
@@ -322,9 +321,9 @@ fn reason(s: S) -> &'static str {
     }
 }
 
-/// Records that creating the attempt's objects failed (the runtime calls this when `Submit`
-/// could not be carried out). No secret is in `message`: it is an API error text.
-pub fn submission_failed(
+/// Records that creating the attempt's objects failed (`Submit` could not be carried out). No
+/// secret is in `message`: it is an API error text.
+fn submission_failed(
     app: &SparkApplication,
     status: &SparkApplicationStatus,
     now: Timestamp,
@@ -354,8 +353,89 @@ pub fn submission_failed(
     }
 }
 
-/// The next status and actions for `app` given what was observed.
-pub fn next(app: &SparkApplication, obs: &Observed, cfg: &Config) -> Decision {
+/// Everything one decision rests on.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    /// The application as read.
+    pub app: &'a SparkApplication,
+    /// Its plan, or why it has none (the policy refused it, or it cannot be planned).
+    pub plan: Result<&'a LaunchPlan, &'a str>,
+    /// What was observed.
+    pub observed: &'a Observed,
+    /// Whether the application already carries sparkop's finalizer.
+    pub has_finalizer: bool,
+    /// The error of the `Submit` this reconcile carried out, when it failed: the runtime asks
+    /// again with it, and the decision records the failed submission.
+    pub submit_error: Option<&'a str>,
+}
+
+/// The whole decision for one reconcile: the new status (state, attempts, executors, driver
+/// info, security conditions) and the actions, in order.
+pub fn next(input: &Input<'_>, cfg: &Config) -> Decision {
+    let obs = input.observed;
+    let status = input.app.status.clone().unwrap_or_default();
+    let plan = match input.plan {
+        Ok(plan) => plan,
+        Err(message) => return reject(&status, message, obs.now),
+    };
+    let mut d = transition(input.app, obs, cfg);
+    if let Some(i) = d
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::Submit { .. }))
+    {
+        if let Some(error) = input.submit_error {
+            let failed = submission_failed(input.app, &d.status, obs.now, error, cfg);
+            let events = d
+                .actions
+                .iter()
+                .filter(|a| matches!(a, Action::Event { .. }))
+                .cloned();
+            d = Decision {
+                status: failed.status,
+                actions: events.chain(failed.actions).collect(),
+            };
+        } else if !input.has_finalizer {
+            d.actions.insert(i, Action::AddFinalizer);
+        }
+    }
+    let name = input.app.metadata.name.as_deref().unwrap_or_default();
+    let uid = input.app.metadata.uid.as_deref().unwrap_or_default();
+    let current = Names::new(name, uid, current_attempt(&d.status));
+    d.status.driver_info = status::driver_info(plan, &current, &plan.namespace);
+    d.status.conditions = Some(status::conditions(
+        plan,
+        status.conditions.as_deref(),
+        obs.now,
+    ));
+    d
+}
+
+/// An application the policy refuses (or that cannot be read): FAILED with the reasons and
+/// one Warning Event, once; nothing more until it changes.
+pub fn reject(status: &SparkApplicationStatus, message: &str, now: Timestamp) -> Decision {
+    let mut status = status.clone();
+    let mut actions = Vec::new();
+    if status.application_state.state != S::Failed
+        || status.application_state.error_message.as_deref() != Some(message)
+    {
+        status.application_state = ApplicationState {
+            state: S::Failed,
+            error_message: Some(message.to_owned()),
+        };
+        status.termination_time = Some(Time(now));
+        actions.push(Action::Event {
+            warning: true,
+            reason: "SparkApplicationInvalid".into(),
+            message: message.to_owned(),
+            to: Some(S::Failed),
+        });
+    }
+    Decision { status, actions }
+}
+
+/// The state machine proper: the next state, counters and actions given what was observed.
+fn transition(app: &SparkApplication, obs: &Observed, cfg: &Config) -> Decision {
     let status = app.status.clone().unwrap_or_default();
     let mut c = Ctx {
         app,

@@ -58,6 +58,32 @@ fn decide_seeing(
     now: i64,
     executors: Option<Vec<(String, ExecutorState)>>,
 ) -> Decision {
+    decide_with(extra, g, driver, now, executors, None)
+}
+
+/// `next` for `app(extra)` with the status `g` describes, after observing `driver`, with the
+/// finalizer in place (`finalizer_missing` tests what happens without), and `submit_error`
+/// as the outcome of a submission just tried.
+fn decide_with(
+    extra: &str,
+    g: Given,
+    driver: DriverPhase,
+    now: i64,
+    executors: Option<Vec<(String, ExecutorState)>>,
+    submit_error: Option<&str>,
+) -> Decision {
+    decide_full(extra, g, driver, now, executors, submit_error, true)
+}
+
+fn decide_full(
+    extra: &str,
+    g: Given,
+    driver: DriverPhase,
+    now: i64,
+    executors: Option<Vec<(String, ExecutorState)>>,
+    submit_error: Option<&str>,
+    has_finalizer: bool,
+) -> Decision {
     let mut a = app(extra);
     a.status = Some(SparkApplicationStatus {
         application_state: ApplicationState {
@@ -71,14 +97,21 @@ fn decide_seeing(
         submission_id: (g.state != S::New).then(|| g.hash.to_owned()),
         ..Default::default()
     });
+    let plan = sparkop_core::plan(&a).expect("plan");
+    let observed = Observed {
+        now: t(now),
+        driver,
+        spec_hash: "h1".into(),
+        executors,
+        refused: Vec::new(),
+    };
     next(
-        &a,
-        &Observed {
-            now: t(now),
-            driver,
-            spec_hash: "h1".into(),
-            executors,
-            refused: Vec::new(),
+        &Input {
+            app: &a,
+            plan: Ok(&plan),
+            observed: &observed,
+            has_finalizer,
+            submit_error,
         },
         &Config::default(),
     )
@@ -146,7 +179,7 @@ fn every_transition_is_an_event_and_warnings_are_marked() {
         5,
     );
     assert!(d.actions.iter().any(|a| matches!(a,
-        Action::Event { warning: true, reason, message } if reason == "SparkApplicationFailing" && message == "RUNNING -> FAILING: Error")));
+        Action::Event { warning: true, reason, message, to: Some(S::Failing) } if reason == "SparkApplicationFailing" && message == "RUNNING -> FAILING: Error")));
     let d = decide(NEVER, given(S::Running, 1, 1), DriverPhase::Running, 5);
     assert!(
         !d.actions.iter().any(|a| matches!(a, Action::Event { .. })),
@@ -247,18 +280,19 @@ fn always_reruns_after_success() {
 
 #[test]
 fn submission_failures_retry_per_their_own_limit() {
-    let a = app(ON_FAILURE_2);
-    let status = SparkApplicationStatus {
-        submission_attempts: 1,
-        execution_attempts: 1,
-        application_state: ApplicationState {
-            state: S::Submitted,
-            error_message: None,
-        },
-        ..Default::default()
-    };
-    let d = submission_failed(&a, &status, t(0), "pods is forbidden", &Config::default());
+    // The runtime tried the submission `next` asked for, and asks again with its error.
+    let d = decide_with(
+        ON_FAILURE_2,
+        given(S::New, 0, 0),
+        DriverPhase::Missing,
+        0,
+        None,
+        Some("pods is forbidden"),
+    );
     assert_eq!(state(&d), S::SubmissionFailed);
+    assert_eq!(d.status.submission_attempts, 1);
+    assert_eq!(d.status.execution_attempts, 0, "no run started");
+    assert!(!d.actions.iter().any(|a| matches!(a, Action::Submit { .. })));
     assert_eq!(
         d.status.application_state.error_message.as_deref(),
         Some("pods is forbidden")
@@ -399,14 +433,21 @@ fn refused_connections_become_warning_events_while_the_driver_runs() {
     let refused: Vec<_> = (0..5)
         .map(|i| refusal(&format!("10.0.0.{i}:4000")))
         .collect();
+    let plan = sparkop_core::plan(&a).expect("plan");
+    let observed = Observed {
+        now: t(20),
+        driver: DriverPhase::Running,
+        spec_hash: "h1".into(),
+        executors: None,
+        refused,
+    };
     let d = next(
-        &a,
-        &Observed {
-            now: t(20),
-            driver: DriverPhase::Running,
-            spec_hash: "h1".into(),
-            executors: None,
-            refused,
+        &Input {
+            app: &a,
+            plan: Ok(&plan),
+            observed: &observed,
+            has_finalizer: true,
+            submit_error: None,
         },
         &Config::default(),
     );
@@ -418,6 +459,7 @@ fn refused_connections_become_warning_events_while_the_driver_runs() {
                 warning: true,
                 reason,
                 message,
+                to: None,
             } if reason == "ConnectionRefused" => Some(message.as_str()),
             _ => None,
         })
@@ -431,4 +473,114 @@ fn refused_connections_become_warning_events_while_the_driver_runs() {
             .contains(&Action::RequeueAfter(Duration::from_secs(30)))
     );
     assert_eq!(d.status.application_state.state, S::Running);
+}
+
+#[test]
+fn the_finalizer_goes_on_before_the_first_driver_only() {
+    let d = decide_full(
+        NEVER,
+        given(S::New, 0, 0),
+        DriverPhase::Missing,
+        0,
+        None,
+        None,
+        false,
+    );
+    let i = d
+        .actions
+        .iter()
+        .position(|a| *a == Action::AddFinalizer)
+        .expect("finalizer");
+    let j = d
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::Submit { .. }))
+        .expect("submit");
+    assert!(i < j, "the finalizer before the driver: {:?}", d.actions);
+    let d = decide(NEVER, given(S::New, 0, 0), DriverPhase::Missing, 0);
+    assert!(!d.actions.contains(&Action::AddFinalizer), "already there");
+    let d = decide_full(
+        NEVER,
+        given(S::Running, 1, 1),
+        DriverPhase::Running,
+        5,
+        None,
+        None,
+        false,
+    );
+    assert!(
+        !d.actions.contains(&Action::AddFinalizer),
+        "only with a submission"
+    );
+}
+
+#[test]
+fn the_decision_is_the_whole_status_driver_info_and_conditions_included() {
+    let d = decide(NEVER, given(S::New, 0, 0), DriverPhase::Missing, 0);
+    let info = &d.status.driver_info;
+    assert_eq!(info.pod_name.as_deref(), Some("app-0-driver"));
+    assert_eq!(info.web_ui_service_name.as_deref(), Some("app-ui-svc"));
+    assert_eq!(
+        info.web_ui_address.as_deref(),
+        Some("app-ui-svc.data.svc:4440")
+    );
+    let conditions = d.status.conditions.as_ref().expect("conditions");
+    let kinds: Vec<&str> = conditions.iter().map(|c| c.type_.as_str()).collect();
+    assert_eq!(kinds, ["Authenticated", "Encrypted", "UiTls"]);
+    // The next attempt's driver is named in the status as soon as it is submitted.
+    let mut g = given(S::PendingRerun, 1, 1);
+    g.terminated_at = Some(0);
+    let d = decide(ALWAYS, g, DriverPhase::Missing, 100);
+    assert_eq!(
+        d.status.driver_info.pod_name.as_deref(),
+        Some("app-1-driver")
+    );
+}
+
+#[test]
+fn a_refused_application_fails_once_with_its_reasons() {
+    let a = app(NEVER);
+    let observed = Observed {
+        now: t(3),
+        driver: DriverPhase::Missing,
+        spec_hash: "h1".into(),
+        executors: None,
+        refused: Vec::new(),
+    };
+    let input = Input {
+        app: &a,
+        plan: Err("[SPK-SEC-001] spark.network.crypto.enabled without spark.authenticate"),
+        observed: &observed,
+        has_finalizer: false,
+        submit_error: None,
+    };
+    let d = next(&input, &Config::default());
+    assert_eq!(state(&d), S::Failed);
+    assert!(
+        d.status
+            .application_state
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("SPK-SEC-001"))
+    );
+    assert!(matches!(
+        &d.actions[..],
+        [Action::Event {
+            warning: true,
+            to: Some(S::Failed),
+            ..
+        }]
+    ));
+    // Read again with that status: nothing more to do.
+    let mut again = a.clone();
+    again.status = Some(d.status.clone());
+    let d2 = next(
+        &Input {
+            app: &again,
+            ..input
+        },
+        &Config::default(),
+    );
+    assert!(d2.actions.is_empty());
+    assert_eq!(d2.status, d.status);
 }

@@ -35,24 +35,30 @@ async fn write(
     ns: &str,
     meta: &kube::core::ObjectMeta,
     list: Vec<String>,
-) -> Result<(), RuntimeError> {
+) -> Result<Option<String>, RuntimeError> {
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &app_resource());
     let patch = json!({"metadata": {
         "finalizers": list,
         "resourceVersion": meta.resource_version,
     }});
-    api.patch(
-        meta.name.as_deref().unwrap_or_default(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(kube_err("writing the application's finalizers"))?;
-    Ok(())
+    let written = api
+        .patch(
+            meta.name.as_deref().unwrap_or_default(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .map_err(kube_err("writing the application's finalizers"))?;
+    Ok(written.metadata.resource_version)
 }
 
-/// Adds sparkop's finalizer before the first driver is created.
-pub async fn add(ctx: &Ctx, ns: &str, meta: &kube::core::ObjectMeta) -> Result<(), RuntimeError> {
+/// Adds sparkop's finalizer before the first driver is created; returns the application's
+/// new resourceVersion.
+pub async fn add(
+    ctx: &Ctx,
+    ns: &str,
+    meta: &kube::core::ObjectMeta,
+) -> Result<Option<String>, RuntimeError> {
     let mut list = finalizers(meta);
     list.push(FINALIZER.to_owned());
     write(ctx, ns, meta, list).await

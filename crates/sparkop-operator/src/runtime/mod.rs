@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::core::DynamicObject;
 use kube::core::PartialObjectMeta;
-use kube::core::{DynamicObject, GroupVersionKind};
 use kube::discovery::ApiResource;
 use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::ObjectRef;
@@ -25,19 +25,17 @@ use serde_json::{Value, json};
 use sparkop_api::k8s_openapi::ByteString;
 use sparkop_api::k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, Service};
 use sparkop_api::k8s_openapi::api::networking::v1::NetworkPolicy;
-use sparkop_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use sparkop_api::k8s_openapi::jiff::Timestamp;
 use sparkop_api::manifest::Object;
-use sparkop_api::types::status::{DriverInfo, SparkApplicationStatus};
+use sparkop_api::types::status::{ApplicationStateType, SparkApplicationStatus};
 use sparkop_api::{Severity, SparkApplication};
 use sparkop_core::LaunchPlan;
 use sparkop_core::plan::{AuthSecret, KEYSTORE_KEY, KEYSTORE_PASSWORD_KEY};
-use sparkop_core::posture::Cipher;
 
 use crate::build::{self, Context as BuildContext, Generated, Names};
 use crate::events::{Note, Publisher};
 use crate::metrics::Metrics;
-use crate::reconcile::{self, Action, Decision, DriverPhase, Observed, executors};
+use crate::reconcile::{self, Action, Decision, DriverPhase, Input, Observed, executors};
 
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "sparkop";
@@ -53,9 +51,18 @@ pub enum RuntimeError {
         /// The cause.
         source: kube::Error,
     },
-    /// The object lacks metadata the operator needs.
+    /// The object lacks metadata the API server always sets.
+    #[error("the application has no {0}")]
+    MissingMetadata(&'static str),
+    /// The objects of an attempt could not be built (the plan and the Secrets disagree).
+    #[error("building the driver's objects: {0}")]
+    Build(#[from] build::BuildError),
+    /// A generated Secret could not be made.
+    #[error("generating a Secret: {0}")]
+    Pki(#[from] sparkop_pki::PkiError),
+    /// A referenced Secret lacks what the application needs from it.
     #[error("{0}")]
-    Object(String),
+    Secret(String),
 }
 
 /// The API server's own message (not the whole Status) for status fields and Events.
@@ -100,6 +107,9 @@ pub struct Ctx {
     /// refused connections. In memory: a new operator reads each running driver's log from its
     /// start once more, so a refusal may be reported twice, never missed.
     log_marks: std::sync::Mutex<BTreeMap<String, Timestamp>>,
+    /// Consecutive failed reconciles per application (`namespace/name`), for the backoff;
+    /// cleared by a reconcile that succeeds.
+    failures: std::sync::Mutex<BTreeMap<String, u32>>,
 }
 
 /// Runs controllers for the configured namespaces until `shutdown` resolves.
@@ -132,6 +142,7 @@ pub async fn run(
         metrics,
         selected: ns_watch.as_ref().map(|(r, _)| r.clone()),
         log_marks: Default::default(),
+        failures: Default::default(),
     });
     let namespaces: Vec<Option<String>> =
         if opts.namespaces.is_empty() || opts.namespace_selector.is_some() {
@@ -204,33 +215,78 @@ pub async fn run(
 
 /// The SparkApplication resource, for untyped access.
 pub fn app_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("sparkoperator.k8s.io", "v1beta2", "SparkApplication"),
-        "sparkapplications",
-    )
+    // From the type's own derive: one place for group, version, kind and plural.
+    ApiResource::erase::<SparkApplication>(&())
 }
 
 fn error_policy(
-    _app: Arc<PartialObjectMeta<SparkApplication>>,
+    app: Arc<PartialObjectMeta<SparkApplication>>,
     err: &RuntimeError,
     ctx: Arc<Ctx>,
 ) -> Requeue {
     ctx.metrics.reconcile_error();
-    eprintln!(
-        "{{\"level\":\"warn\",\"msg\":\"reconcile failed\",\"error\":{}}}",
-        json!(err.to_string())
+    let key = format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any());
+    let failures = {
+        let mut f = ctx.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = f.entry(key).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    };
+    let delay = err.category().retry_after(failures);
+    tracing::warn!(
+        namespace = app.namespace().unwrap_or_default(),
+        name = app.name_any(),
+        error = %err,
+        category = ?err.category(),
+        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        "reconcile failed"
     );
-    Requeue::requeue(Duration::from_secs(5))
+    Requeue::requeue(delay)
 }
 
-/// Hash of what a run depends on: the spec without `suspend`.
-pub fn spec_hash(app: &SparkApplication) -> String {
-    use sha2::{Digest, Sha256};
-    let mut v = serde_json::to_value(&app.spec).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("suspend");
+/// What kind of failure a reconcile met, which decides when it is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    /// Someone else changed the object first (409): read it again at once.
+    Conflict,
+    /// The API server or the network failed for now (429, 5xx, a broken connection), or a
+    /// referenced Secret is not there yet: back off and retry.
+    Transient,
+    /// Retrying as is cannot succeed (403 from RBAC, 400/422 from validation, a Secret
+    /// without its key): retry rarely, in case an administrator fixes it.
+    Permanent,
+}
+
+impl Category {
+    /// The delay before the `n`-th consecutive retry (1-based): exponential from 1 s for
+    /// transient failures up to 5 min, 500 ms for conflicts, 5 min for permanent ones.
+    pub fn retry_after(self, n: u32) -> Duration {
+        match self {
+            Category::Conflict => Duration::from_millis(500),
+            Category::Transient => {
+                reconcile::backoff(Duration::from_secs(1), n, Duration::from_secs(300))
+            }
+            Category::Permanent => Duration::from_secs(300),
+        }
     }
-    hex::encode(&Sha256::digest(v.to_string().as_bytes())[..8])
+}
+
+impl RuntimeError {
+    /// The failure's category.
+    pub fn category(&self) -> Category {
+        match self {
+            RuntimeError::Kube { source, .. } => match source {
+                kube::Error::Api(s) if s.code == 409 => Category::Conflict,
+                kube::Error::Api(s) if s.code == 429 || s.code >= 500 => Category::Transient,
+                kube::Error::Api(_) => Category::Permanent,
+                _ => Category::Transient,
+            },
+            RuntimeError::Secret(_) => Category::Transient,
+            RuntimeError::MissingMetadata(_) | RuntimeError::Build(_) | RuntimeError::Pki(_) => {
+                Category::Permanent
+            }
+        }
+    }
 }
 
 /// How long ago the application was created.
@@ -240,62 +296,29 @@ fn age(app: &SparkApplication, now: Timestamp) -> Duration {
         .unwrap_or_default()
 }
 
-/// The application has ended (its executors are settled).
-fn finished(status: &SparkApplicationStatus) -> bool {
-    use sparkop_api::types::status::ApplicationStateType as S;
-    matches!(
-        status.application_state.state,
-        S::Completed | S::Failed | S::SubmissionFailed | S::Suspended
-    )
-}
-
-fn phase_of(pod: Option<&Pod>) -> DriverPhase {
-    let Some(status) = pod.and_then(|p| p.status.as_ref()) else {
-        return if pod.is_some() {
-            DriverPhase::Pending
-        } else {
-            DriverPhase::Missing
-        };
-    };
-    match status.phase.as_deref() {
-        Some("Running") => DriverPhase::Running,
-        Some("Succeeded") => DriverPhase::Succeeded,
-        Some("Failed") => {
-            let terminated = status
-                .container_statuses
-                .iter()
-                .flatten()
-                .find(|c| c.name == build::DRIVER_CONTAINER)
-                .and_then(|c| c.state.as_ref()?.terminated.as_ref());
-            let why = match terminated {
-                Some(t) => format!(
-                    "driver exited with code {}{}",
-                    t.exit_code,
-                    t.reason
-                        .as_deref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
-                ),
-                None => status
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| "driver pod failed".into()),
-            };
-            DriverPhase::Failed(why)
-        }
-        Some("Unknown") => DriverPhase::Unknown,
-        _ => DriverPhase::Pending,
-    }
-}
-
+/// One reconcile, in a span naming the application (its fields reach every log line below).
 async fn reconcile_app(
+    meta: Arc<PartialObjectMeta<SparkApplication>>,
+    ctx: Arc<Ctx>,
+) -> Result<Requeue, RuntimeError> {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!(
+        "reconcile",
+        namespace = meta.namespace().unwrap_or_default(),
+        name = meta.name_any(),
+        attempt = tracing::field::Empty,
+    );
+    reconcile_app_in_span(meta, ctx).instrument(span).await
+}
+
+async fn reconcile_app_in_span(
     meta: Arc<PartialObjectMeta<SparkApplication>>,
     ctx: Arc<Ctx>,
 ) -> Result<Requeue, RuntimeError> {
     let started = Instant::now();
     let ns = meta
         .namespace()
-        .ok_or_else(|| RuntimeError::Object("no namespace".into()))?;
+        .ok_or(RuntimeError::MissingMetadata("namespace"))?;
     let name = meta.name_any();
     let deleting = meta.metadata.deletion_timestamp.is_some();
     if let Some(selected) = &ctx.selected
@@ -328,7 +351,8 @@ async fn reconcile_app(
         return cleanup::finish(&ctx, &ns, &obj.metadata, attempt).await;
     }
     ctx.metrics.seen(&format!("{ns}/{name}"));
-    let value = serde_json::to_value(&obj).map_err(|e| RuntimeError::Object(e.to_string()))?;
+    // A DynamicObject always serializes.
+    let value = serde_json::to_value(&obj).unwrap_or_default();
     let app: SparkApplication = match serde_path_to_error::deserialize(value) {
         Ok(a) => a,
         Err(e) => {
@@ -356,18 +380,172 @@ async fn reconcile_app(
     } else {
         Err(errors.join("; "))
     };
-    let plan = match plan {
-        Ok(p) => p,
-        Err(message) => return reject(&app, &apps, &ctx, &message, now).await,
-    };
 
     let status = app.status.clone().unwrap_or_default();
-    let uid = app
-        .uid()
-        .ok_or_else(|| RuntimeError::Object("no uid".into()))?;
+    let uid = app.uid().ok_or(RuntimeError::MissingMetadata("uid"))?;
     let attempt = reconcile::current_attempt(&status);
+    tracing::Span::current().record("attempt", attempt);
     let names = Names::new(&name, &uid, attempt);
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    let observed = match &plan {
+        Ok(_) => observe(&ctx, &app, &status, &pods, &ns, &names, now).await?,
+        // A refused application is not looked at further.
+        Err(_) => Observed {
+            now,
+            driver: DriverPhase::Missing,
+            spec_hash: reconcile::status::spec_hash(&app),
+            executors: None,
+            refused: Vec::new(),
+        },
+    };
+    let input = Input {
+        app: &app,
+        plan: plan.as_ref().map_err(String::as_str),
+        observed: &observed,
+        has_finalizer: cleanup::has_finalizer(&app.metadata),
+        submit_error: None,
+    };
+    let mut decision = reconcile::next(&input, &ctx.config);
+    let mut submit_failure: Option<String> = None;
+    let mut resource_version = app.metadata.resource_version.clone();
+    for action in decision.actions.clone() {
+        match action {
+            Action::AddFinalizer => {
+                resource_version = cleanup::add(&ctx, &ns, &app.metadata).await?;
+            }
+            Action::Submit { attempt } => {
+                // `next` asked for it, so there is a plan.
+                let Ok(plan) = &plan else { break };
+                if let Err(e) = submit(&ctx, &app, plan, attempt).await {
+                    if e.category() != Category::Permanent {
+                        // The API server or a Secret is not ready yet: no failed submission
+                        // is recorded, the same one is tried again after the backoff.
+                        let note = Note {
+                            warning: true,
+                            reason: "SubmissionDelayed",
+                            action: "Submit",
+                            note: &format!("{e}; trying again"),
+                        };
+                        let _ = ctx.recorder.publish(&note, &app.object_ref(&())).await;
+                        return Err(e);
+                    }
+                    tracing::warn!(attempt, error = %e, "submission failed");
+                    submit_failure = Some(e.to_string());
+                    break;
+                }
+                tracing::info!(attempt, "submitted the driver's objects");
+                ctx.metrics.submitted();
+                if attempt == 0 {
+                    ctx.metrics.first_submission(age(&app, now));
+                }
+            }
+            Action::DeleteAttempt { attempt } => {
+                delete_attempt(&ctx, &ns, &Names::new(&name, &uid, attempt)).await?
+            }
+            Action::DeleteApplication => {
+                apps.delete(&name, &DeleteParams::background())
+                    .await
+                    .map_err(kube_err("deleting the application (timeToLiveSeconds)"))?;
+            }
+            Action::Event { .. } | Action::RequeueAfter(_) => {}
+        }
+    }
+    if let Some(error) = &submit_failure {
+        // The decision again, knowing the submission failed.
+        decision = reconcile::next(
+            &Input {
+                submit_error: Some(error),
+                ..input
+            },
+            &ctx.config,
+        );
+    }
+    publish_events(&ctx, &app.object_ref(&()), &decision, age(&app, now)).await;
+    if app.status.as_ref() != Some(&decision.status) {
+        // The whole status as decided: what it no longer has is removed, and a status read
+        // at an older resourceVersion is refused (409) rather than overwritten.
+        let old = serde_json::to_value(&app.status).unwrap_or_default();
+        let new = serde_json::to_value(&decision.status).unwrap_or_default();
+        let patch = json!({
+            "metadata": {"resourceVersion": resource_version},
+            "status": reconcile::status::merge_patch(&old, &new),
+        });
+        apps.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(kube_err("writing the status"))?;
+    }
+    ctx.metrics.reconciled(started.elapsed());
+    ctx.failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&format!("{ns}/{name}"));
+    Ok(requeue_of(&decision))
+}
+
+/// When to look again: the soonest `RequeueAfter` of the decision, else on the next change.
+fn requeue_of(decision: &Decision) -> Requeue {
+    decision
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RequeueAfter(d) => Some(*d),
+            _ => None,
+        })
+        .min()
+        .map_or_else(Requeue::await_change, |d| {
+            Requeue::requeue(d.max(Duration::from_millis(200)))
+        })
+}
+
+/// The decision's Events, and the metrics their transitions count.
+async fn publish_events(
+    ctx: &Ctx,
+    reference: &sparkop_api::k8s_openapi::api::core::v1::ObjectReference,
+    decision: &Decision,
+    age: Duration,
+) {
+    for action in &decision.actions {
+        let Action::Event {
+            warning,
+            reason,
+            message,
+            to,
+        } = action
+        else {
+            continue;
+        };
+        if let Some(state) = to {
+            ctx.metrics.transition(*state);
+            if *state == ApplicationStateType::Running && decision.status.execution_attempts == 1 {
+                ctx.metrics.started(age);
+            }
+        }
+        if *warning {
+            tracing::warn!(reason = %reason, "{message}");
+        } else {
+            tracing::info!(reason = %reason, "{message}");
+        }
+        let note = Note {
+            warning: *warning,
+            reason,
+            action: "Reconcile",
+            note: message,
+        };
+        let _ = ctx.recorder.publish(&note, reference).await;
+    }
+}
+
+/// What `next` needs to know about a planned application: its current driver, its executors
+/// while they matter, the connections its driver refused.
+async fn observe(
+    ctx: &Ctx,
+    app: &SparkApplication,
+    status: &SparkApplicationStatus,
+    pods: &Api<Pod>,
+    ns: &str,
+    names: &Names,
+    now: Timestamp,
+) -> Result<Observed, RuntimeError> {
     let pod = if status.submission_attempts > 0 {
         pods.get_opt(&names.driver_pod)
             .await
@@ -376,16 +554,21 @@ async fn reconcile_app(
         None
     };
     // Executors exist only while a driver runs; after that, only known ones need settling.
-    let driver = phase_of(pod.as_ref());
+    let driver = reconcile::status::phase_of(pod.as_ref());
     let executors_matter = driver == DriverPhase::Running
         || status
             .executor_state
             .as_ref()
             .is_some_and(|e| !e.is_empty());
-    let executors = if status.submission_attempts > 0 && !finished(&status) && executors_matter {
+    let executors = if status.submission_attempts > 0
+        && !reconcile::status::finished(status)
+        && executors_matter
+    {
         let selector = format!(
-            "spark-app-selector={},spark-role=executor",
-            names.app_selector
+            "{}={},{}=executor",
+            build::APP_SELECTOR_LABEL,
+            names.app_selector,
+            build::ROLE_LABEL
         );
         let list = pods
             .list(&ListParams::default().labels(&selector))
@@ -403,100 +586,14 @@ async fn reconcile_app(
     } else {
         None
     };
-    let refused = observe_refusals(&ctx, &pods, &ns, &names.driver_pod, &driver).await;
-    let obs = Observed {
+    let refused = observe_refusals(ctx, pods, ns, &names.driver_pod, &driver).await;
+    Ok(Observed {
         now,
         driver,
-        spec_hash: spec_hash(&app),
+        spec_hash: reconcile::status::spec_hash(app),
         executors,
         refused,
-    };
-    let mut decision = reconcile::next(&app, &obs, &ctx.config);
-    let mut requeue: Option<Duration> = None;
-    for action in decision.actions.clone() {
-        match action {
-            Action::Submit { attempt } => {
-                if !cleanup::has_finalizer(&app.metadata) {
-                    cleanup::add(&ctx, &ns, &app.metadata).await?;
-                }
-                if let Err(e) = submit(&ctx, &app, &plan, attempt).await {
-                    let failed = reconcile::submission_failed(
-                        &app,
-                        &decision.status,
-                        now,
-                        &e.to_string(),
-                        &ctx.config,
-                    );
-                    decision = Decision {
-                        status: failed.status,
-                        actions: decision
-                            .actions
-                            .iter()
-                            .filter(|a| matches!(a, Action::Event { .. }))
-                            .cloned()
-                            .chain(failed.actions)
-                            .collect(),
-                    };
-                    for a in &decision.actions {
-                        if let Action::RequeueAfter(d) = a {
-                            requeue = Some(requeue.map_or(*d, |r| r.min(*d)));
-                        }
-                    }
-                    break;
-                }
-                ctx.metrics.submitted();
-                if attempt == 0 {
-                    ctx.metrics.first_submission(age(&app, now));
-                }
-            }
-            Action::DeleteAttempt { attempt } => {
-                delete_attempt(&ctx, &ns, &Names::new(&name, &uid, attempt)).await?
-            }
-            Action::DeleteApplication => {
-                apps.delete(&name, &DeleteParams::background())
-                    .await
-                    .map_err(kube_err("deleting the application (timeToLiveSeconds)"))?;
-            }
-            Action::Event { .. } => {}
-            Action::RequeueAfter(d) => requeue = Some(requeue.map_or(d, |r| r.min(d))),
-        }
-    }
-    for action in &decision.actions {
-        if let Action::Event {
-            warning,
-            reason,
-            message,
-        } = action
-        {
-            ctx.metrics.transition(reason);
-            if reason == "SparkApplicationRunning" && decision.status.execution_attempts == 1 {
-                ctx.metrics.started(age(&app, now));
-            }
-            let note = Note {
-                warning: *warning,
-                reason,
-                action: "Reconcile",
-                note: message,
-            };
-            let _ = ctx.recorder.publish(&note, &app.object_ref(&())).await;
-        }
-    }
-    let current = Names::new(&name, &uid, reconcile::current_attempt(&decision.status));
-    decision.status.driver_info = driver_info(&plan, &current, &ns);
-    decision.status.conditions = Some(conditions(&plan, status.conditions.as_deref(), now));
-    if app.status.as_ref() != Some(&decision.status) {
-        apps.patch_status(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": decision.status})),
-        )
-        .await
-        .map_err(kube_err("writing the status"))?;
-    }
-    ctx.metrics.reconciled(started.elapsed());
-    Ok(requeue.map_or_else(Requeue::await_change, |d| {
-        Requeue::requeue(d.max(Duration::from_millis(200)))
-    }))
+    })
 }
 
 /// The connections a running driver refused since the last look (its log, read from the last
@@ -537,146 +634,45 @@ async fn observe_refusals(
     refused
 }
 
-/// A Warning Event saying why an application is refused.
-async fn publish_invalid(
-    ctx: &Ctx,
-    message: &str,
-    reference: &sparkop_api::k8s_openapi::api::core::v1::ObjectReference,
-) {
-    let note = Note {
-        warning: true,
-        reason: "SparkApplicationInvalid",
-        action: "Validate",
-        note: message,
-    };
-    let _ = ctx.recorder.publish(&note, reference).await;
-}
-
-/// An application that does not even deserialize: FAILED by a merge patch of the raw status.
+/// An application that does not even deserialize: the refusal `reconcile::reject` decides,
+/// written by a merge patch of the raw status.
 async fn reject_raw(
     obj: &DynamicObject,
     ctx: &Ctx,
     message: &str,
     now: Timestamp,
 ) -> Result<Requeue, RuntimeError> {
-    let current = obj
+    let status: SparkApplicationStatus = obj
         .data
-        .pointer("/status/applicationState/errorMessage")
-        .and_then(Value::as_str);
-    if current != Some(message) {
-        let ns = obj.namespace().unwrap_or_default();
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(ctx.client.clone(), &ns, &app_resource());
-        let patch = json!({"status": {
-            "applicationState": {"state": "FAILED", "errorMessage": message},
-            "terminationTime": Time(now),
-        }});
-        api.patch_status(
-            &obj.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(patch),
-        )
-        .await
-        .map_err(kube_err("writing the status"))?;
-        publish_invalid(ctx, message, &obj.object_ref(&app_resource())).await;
+        .get("status")
+        .cloned()
+        .and_then(|s| serde_json::from_value(s).ok())
+        .unwrap_or_default();
+    let decision = reconcile::reject(&status, message, now);
+    if decision.actions.is_empty() {
+        return Ok(Requeue::await_change());
     }
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &app_resource());
+    let patch = json!({"status": {
+        "applicationState": decision.status.application_state,
+        "terminationTime": decision.status.termination_time,
+    }});
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(patch),
+    )
+    .await
+    .map_err(kube_err("writing the status"))?;
+    publish_events(
+        ctx,
+        &obj.object_ref(&app_resource()),
+        &decision,
+        Duration::ZERO,
+    )
+    .await;
     Ok(Requeue::await_change())
-}
-
-/// An application the policy refuses: FAILED with the reasons, no retry until it changes.
-async fn reject(
-    app: &SparkApplication,
-    apps: &Api<SparkApplication>,
-    ctx: &Ctx,
-    message: &str,
-    now: Timestamp,
-) -> Result<Requeue, RuntimeError> {
-    let mut status = app.status.clone().unwrap_or_default();
-    let state = sparkop_api::ApplicationStateType::Failed;
-    if status.application_state.state != state
-        || status.application_state.error_message.as_deref() != Some(message)
-    {
-        status.application_state.state = state;
-        status.application_state.error_message = Some(message.to_owned());
-        status.termination_time = Some(Time(now));
-        apps.patch_status(
-            &app.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": status})),
-        )
-        .await
-        .map_err(kube_err("writing the status"))?;
-        publish_invalid(ctx, message, &app.object_ref(&())).await;
-    }
-    Ok(Requeue::await_change())
-}
-
-fn driver_info(plan: &LaunchPlan, names: &Names, ns: &str) -> DriverInfo {
-    let ui = plan.ui.as_ref();
-    let port = ui.map(|u| u.https_port.unwrap_or(u.http_port));
-    DriverInfo {
-        web_ui_service_name: ui.map(|_| names.ui_service.clone()),
-        web_ui_address: port.map(|p| format!("{}.{ns}.svc:{p}", names.ui_service)),
-        web_ui_port: ui.map(|u| i32::from(u.http_port)),
-        web_ui_https_port: ui.and_then(|u| u.https_port).map(i32::from),
-        pod_name: Some(names.driver_pod.clone()),
-        ..Default::default()
-    }
-}
-
-/// Conditions recording the security posture (kept stable across reconciles).
-fn conditions(plan: &LaunchPlan, old: Option<&[Condition]>, now: Timestamp) -> Vec<Condition> {
-    let p = &plan.posture;
-    let want = [
-        (
-            "Authenticated",
-            p.authentication,
-            if p.authentication {
-                "SharedSecret"
-            } else {
-                "Disabled"
-            },
-            "RPC authentication",
-        ),
-        (
-            "Encrypted",
-            p.cipher != Cipher::None,
-            match p.cipher {
-                Cipher::AesGcm => "AesGcm",
-                Cipher::AesCtr => "AesCtr",
-                Cipher::Tls => "Tls",
-                Cipher::None => "Disabled",
-            },
-            "RPC encryption",
-        ),
-        (
-            "UiTls",
-            p.ui_tls,
-            if p.ui_tls { "Tls" } else { "Disabled" },
-            "web UI TLS",
-        ),
-    ];
-    want.iter()
-        .map(|(ty, ok, reason, what)| {
-            let status = if *ok { "True" } else { "False" };
-            let previous = old.and_then(|o| o.iter().find(|c| c.type_ == *ty));
-            let unchanged = previous.is_some_and(|c| c.status == status && c.reason == *reason);
-            Condition {
-                type_: (*ty).into(),
-                status: status.into(),
-                reason: (*reason).into(),
-                message: format!(
-                    "{what}: {}",
-                    if *ok { "on" } else { "off (explicit opt-out)" }
-                ),
-                last_transition_time: match previous {
-                    Some(c) if unchanged => c.last_transition_time.clone(),
-                    _ => Time(now),
-                },
-                observed_generation: None,
-            }
-        })
-        .collect()
 }
 
 fn owner(app: &SparkApplication) -> serde_json::Value {
@@ -702,12 +698,15 @@ async fn create_secret_once(
         return Ok(());
     }
     let secret = Secret {
-        metadata: serde_json::from_value(json!({
-            "name": name,
-            "labels": {"sparkoperator.k8s.io/app-name": app.name_any()},
-            "ownerReferences": owner(app),
-        }))
-        .map_err(|e| RuntimeError::Object(e.to_string()))?,
+        metadata: kube::core::ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(BTreeMap::from([(
+                build::APP_NAME_LABEL.to_owned(),
+                app.name_any(),
+            )])),
+            owner_references: serde_json::from_value(owner(app)).ok(),
+            ..Default::default()
+        },
         data: Some(data.into_iter().map(|(k, v)| (k, ByteString(v))).collect()),
         type_: Some("Opaque".into()),
         ..Default::default()
@@ -740,7 +739,7 @@ async fn submit(
             .and_then(|s| s.data.as_ref())
             .is_some_and(|d| d.contains_key(&r.key));
         if !has_key {
-            return Err(RuntimeError::Object(format!(
+            return Err(RuntimeError::Secret(format!(
                 "Secret {:?} with key {:?} (the RPC authentication secret) not found in namespace {ns}",
                 r.secret, r.key
             )));
@@ -749,9 +748,8 @@ async fn submit(
     for g in generated {
         match g {
             Generated::Auth(s) => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).map_err(|e| RuntimeError::Object(e.to_string()))?;
-                let value = hex::encode(bytes).into_bytes();
+                let secret = sparkop_pki::random_rpc_secret()?;
+                let value = secret.as_bytes().to_vec();
                 create_secret_once(&secrets, &s.name, app, BTreeMap::from([(s.key, value)]))
                     .await?;
             }
@@ -776,8 +774,7 @@ async fn submit(
                     ],
                     days: 365,
                 };
-                let m =
-                    sparkop_pki::generate(&req).map_err(|e| RuntimeError::Object(e.to_string()))?;
+                let m = sparkop_pki::generate(&req)?;
                 let password = m.keystore_password.expose_secret().as_bytes().to_vec();
                 let data = BTreeMap::from([
                     (KEYSTORE_KEY.to_owned(), m.keystore.to_vec()),
@@ -795,8 +792,7 @@ async fn submit(
         auth_secret,
         ui_keystore_secret,
     };
-    let objects =
-        build::driver_objects(app, plan, &bctx).map_err(|e| RuntimeError::Object(e.to_string()))?;
+    let objects = build::driver_objects(app, plan, &bctx)?;
     let pp = PatchParams::apply(FIELD_MANAGER).force();
     let c = &ctx.client;
     let n = &objects.names;

@@ -52,6 +52,7 @@ fn ctx() -> (Arc<Ctx>, Scripted) {
         metrics: Arc::new(Metrics::default()),
         selected: None,
         log_marks: Default::default(),
+        failures: Default::default(),
     });
     (ctx, handle)
 }

@@ -11,7 +11,7 @@ use kube::api::{Api, DeleteParams, LogParams, PostParams};
 use serde_json::{Value, json};
 use sparkop_api::k8s_openapi::api::core::v1::Pod;
 use sparkop_audit::Finding;
-use sparkop_operator::build::SecretKeyName;
+use sparkop_operator::build::{self, SecretKeyName};
 
 /// The image `audit app` probes executors with, unless `--probe-image` names another: the one
 /// the chart deploys the operator from.
@@ -67,7 +67,7 @@ pub fn pod(p: &Probe<'_>) -> Value {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {
             "name": p.name, "namespace": p.namespace,
-            "labels": {"spark-app-selector": p.app_selector, "spark-role": "sparkop-audit"},
+            "labels": {build::APP_SELECTOR_LABEL: p.app_selector, build::ROLE_LABEL: "sparkop-audit"},
         },
         "spec": {
             "restartPolicy": "Never",

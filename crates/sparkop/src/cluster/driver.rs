@@ -86,7 +86,7 @@ pub async fn find(client: kube::Client, ns: Option<&str>, name: &str) -> anyhow:
         .metadata
         .labels
         .as_ref()
-        .and_then(|l| l.get("spark-app-selector"))
+        .and_then(|l| l.get(build::APP_SELECTOR_LABEL))
         .cloned();
     Ok(Driver {
         rpc_port: port("driver-rpc-port"),
@@ -134,7 +134,9 @@ impl Driver {
             return Ok(Vec::new());
         };
         let lp = kube::api::ListParams::default().labels(&format!(
-            "spark-app-selector={selector},spark-role=executor"
+            "{}={selector},{}=executor",
+            build::APP_SELECTOR_LABEL,
+            build::ROLE_LABEL
         ));
         let mut out: Vec<Executor> = self
             .pods
@@ -159,7 +161,7 @@ impl Driver {
     pub async fn rpc_secret(&self) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
         let Some(r) = &self.auth else { return Ok(None) };
         let bytes = self.secret_key(&r.name, &r.key).await?;
-        Ok(Some(crate::audit::secret_of_spark_file(&bytes)))
+        Ok(Some(spark_wire::auth::secret_of_spark_file(&bytes)))
     }
 
     /// The UI certificate's CA (`ca.crt` of the keystore Secret), when it has one.
